@@ -1,0 +1,42 @@
+# Two commands do all the set-up:
+#   make book   create .venv from requirements.txt and build the HTML book offline
+#   make test   create .venv if needed and run every test (library, notebooks, book, browser)
+# Other targets:
+#   make execute   re-execute every chapter in place (stores outputs and widget state)
+#   make bench     run the speed benchmarks
+#   make lab       open the chapters in JupyterLab
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test execute bench lab clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html _build/.doctrees
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The book is built. Open $(CURDIR)/_build/html/index.html in a browser."
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+execute: $(STAMP)
+	$(PY) scripts/execute_notebooks.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters/
+
+clean:
+	rm -rf _build
