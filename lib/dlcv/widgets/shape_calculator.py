@@ -1,0 +1,242 @@
+"""Output-shape and receptive-field calculator: stack layers, read the table.
+
+The learner sets the input size (C, H, W), adds and removes conv or pooling layers
+and edits each one's kernel, stride, padding, dilation and number of filters. An
+HTML table shows, for every layer, the output shape, parameters, multiply-adds and
+receptive field, computed by :func:`dlcv.shapes.analyze`. Settings that do not fit
+(a kernel larger than the padded input, a ``(W - F + 2P)/S + 1`` that is not an
+integer, pooling padding over half the window) are explained in words in the
+layer's row; nothing raises.
+
+>>> from dlcv.widgets.shape_calculator import ShapeCalculator
+>>> calc = ShapeCalculator(preset="LeNet-5 (C1-C5)")   # doctest: +SKIP
+>>> calc                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from dlcv.shapes import PRESETS, Conv, Pool, StackReport, analyze, dense_equivalent
+
+__all__ = ["LayerRow", "ShapeCalculator", "render_table"]
+
+_KINDS = ("conv", "max pool", "avg pool")
+_NUMBER = widgets.Layout(width="72px")
+_COLUMNS = ("type", "kernel", "stride", "padding", "dilation", "filters", "")
+_WIDTHS = ("110px", "72px", "72px", "72px", "72px", "72px", "40px")
+
+
+class LayerRow(widgets.HBox):
+    """One editable layer: type, kernel, stride, padding, dilation, filters, remove button.
+
+    Parameters
+    ----------
+    layer : dlcv.shapes.Conv or Pool, optional
+        Initial settings (square values are used: the height entry of a pair).
+    """
+
+    def __init__(self, layer: Conv | Pool | None = None):
+        layer = Conv(8, 3) if layer is None else layer
+        kind = "conv" if layer.kind == "conv" else f"{layer.mode} pool"
+        self.kind = widgets.Dropdown(options=_KINDS, value=kind, layout=widgets.Layout(width="110px"))
+        self.kernel = widgets.BoundedIntText(value=layer.kernel_size[0], min=1, max=99, layout=_NUMBER)
+        self.stride = widgets.BoundedIntText(value=layer.stride[0], min=1, max=99, layout=_NUMBER)
+        self.padding = widgets.BoundedIntText(value=layer.padding[0], min=0, max=99, layout=_NUMBER)
+        self.dilation = widgets.BoundedIntText(value=layer.dilation[0], min=1, max=99, layout=_NUMBER)
+        filters = layer.out_channels if layer.kind == "conv" else 8
+        self.filters = widgets.BoundedIntText(value=filters, min=1, max=100_000, layout=_NUMBER)
+        self.remove = widgets.Button(description="✕", tooltip="remove this layer",
+                                     layout=widgets.Layout(width="40px"))
+        super().__init__([self.kind, self.kernel, self.stride, self.padding, self.dilation,
+                          self.filters, self.remove])
+        self.kind.observe(self._sync_enabled, names="value")
+        self._sync_enabled()
+
+    @property
+    def controls(self) -> tuple[widgets.Widget, ...]:
+        """The value-holding controls (what a change should trigger an update on)."""
+        return (self.kind, self.kernel, self.stride, self.padding, self.dilation, self.filters)
+
+    def _sync_enabled(self, change=None) -> None:
+        pool = self.kind.value != "conv"
+        self.dilation.disabled = pool   # dlcv.pool has no dilation
+        self.filters.disabled = pool    # pooling keeps the number of channels
+        if pool:
+            self.dilation.value = 1
+
+    def layer(self) -> Conv | Pool:
+        """The :class:`~dlcv.shapes.Conv` or :class:`~dlcv.shapes.Pool` these controls describe."""
+        if self.kind.value == "conv":
+            return Conv(self.filters.value, self.kernel.value, stride=self.stride.value,
+                        padding=self.padding.value, dilation=self.dilation.value)
+        return Pool(self.kernel.value, stride=self.stride.value, padding=self.padding.value,
+                    mode=self.kind.value.split()[0])
+
+
+def _cell(text: str, tag: str = "td", style: str = "") -> str:
+    style_attr = f' style="{style}"' if style else ""
+    return f"<{tag}{style_attr}>{html.escape(text)}</{tag}>"
+
+
+def render_table(report: StackReport) -> str:
+    """The report as an HTML table; problem sentences in a shaded row under their layer.
+
+    A warning (the output exists, but rows or columns are dropped) is marked ⚠ on a
+    light orange background; a layer without output is marked ⛔ on light grey.
+    """
+    rows = report.rows()
+    keys = [k for k in rows[0] if k != "problem"]
+    pad = "padding:2px 8px;"
+    out = ['<table style="border-collapse:collapse;font-size:13px;font-family:monospace">',
+           "<tr>" + "".join(_cell(k, "th", pad + "border-bottom:1px solid #444;text-align:left")
+                            for k in keys) + "</tr>"]
+    for row, layer in zip(rows, (None, *report.layers), strict=True):
+        out.append("<tr>" + "".join(
+            _cell(row[k], style=pad + ("text-align:right" if k in ("params", "multiply-adds") else ""))
+            for k in keys) + "</tr>")
+        if layer is not None and layer.problem:
+            mark, colour = ("⚠", "#fee6ce") if layer.ok else ("⛔", "#e0e0e0")
+            out.append(f'<tr style="background:{colour}"><td colspan="{len(keys)}" style="{pad}">'
+                       f"{mark} {html.escape(layer.problem)}</td></tr>")
+    total_p, total_m = report.total_params, report.total_macs
+    summary = (f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
+               f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds")
+    if report.layers and report.ok:
+        dense = dense_equivalent(report.input_shape, report.output_shape)
+        summary += (f". One dense layer from the input to the same output size would need "
+                    f"{dense.params:,} parameters and {dense.macs:,} multiply-adds")
+    out.append(f'<tr><td colspan="{len(keys)}" style="{pad}border-top:1px solid #444">'
+               f"{html.escape(summary)}.</td></tr></table>")
+    return "".join(out)
+
+
+class ShapeCalculator(widgets.VBox):
+    """Interactive calculator of output shapes, costs and receptive fields of a layer stack.
+
+    Parameters
+    ----------
+    input_shape : (int, int, int)
+        Initial input (C, H, W).
+    layers : sequence of dlcv.shapes.Conv and Pool, optional
+        Initial stack; ignored when ``preset`` is given.
+    preset : str, optional
+        Name of a stack in :data:`dlcv.shapes.PRESETS` to start from (sets the input too).
+
+    Attributes
+    ----------
+    report : dlcv.shapes.StackReport or None
+        The last computed report (None if the last update failed).
+    table : ipywidgets.HTML
+        The rendered table.
+    message : ipywidgets.HTML
+        Empty, or a sentence saying why the table could not be updated.
+    rows : list of LayerRow
+        The layer editors, first layer first.
+    """
+
+    def __init__(self, input_shape=(1, 28, 28), layers=None, preset: str | None = None):
+        if preset is not None:
+            if preset not in PRESETS:
+                raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+            input_shape, layers = PRESETS[preset]
+        layers = [Conv(8, 5), Pool(2)] if layers is None else list(layers)
+        c, h, w = input_shape
+        box = dict(min=1, max=100_000, layout=_NUMBER)
+        self.in_c = widgets.BoundedIntText(value=c, **box)
+        self.in_h = widgets.BoundedIntText(value=h, **box)
+        self.in_w = widgets.BoundedIntText(value=w, **box)
+        self.preset = widgets.Dropdown(options=["(choose a network)", *PRESETS],
+                                       value="(choose a network)" if preset is None else preset,
+                                       layout=widgets.Layout(width="230px"))
+        self.add_conv = widgets.Button(description="+ conv layer", layout=widgets.Layout(width="120px"))
+        self.add_pool = widgets.Button(description="+ pool layer", layout=widgets.Layout(width="120px"))
+        self.table = widgets.HTML()
+        self.message = widgets.HTML()
+        self.report: StackReport | None = None
+        self.rows: list[LayerRow] = []
+        self._rows_box = widgets.VBox()
+        self._updating = False
+        header = widgets.HBox([widgets.HTML(f"<b>{name}</b>", layout=widgets.Layout(width=width))
+                               for name, width in zip(_COLUMNS, _WIDTHS, strict=True)])
+        inputs = widgets.HBox([widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
+                               self.in_c, self.in_h, self.in_w,
+                               widgets.HTML("&nbsp; or load:"), self.preset])
+        super().__init__([inputs, header, self._rows_box,
+                          widgets.HBox([self.add_conv, self.add_pool]), self.message, self.table])
+        for control in (self.in_c, self.in_h, self.in_w):
+            control.observe(self.update, names="value")
+        self.preset.observe(self._load_preset, names="value")
+        self.add_conv.on_click(lambda _: self.add_layer(Conv(8, 3, padding=1)))
+        self.add_pool.on_click(lambda _: self.add_layer(Pool(2)))
+        self.set_stack((c, h, w), layers)
+
+    # -- editing the stack -------------------------------------------------
+    def add_layer(self, layer: Conv | Pool | None = None) -> LayerRow:
+        """Append a layer row (default a 3×3 conv with 8 filters) and update."""
+        row = self._make_row(layer)
+        self.rows.append(row)
+        self._rows_box.children = tuple(self.rows)
+        self.update()
+        return row
+
+    def remove_layer(self, index: int) -> None:
+        """Remove the row at ``index`` (0-based) and update."""
+        row = self.rows.pop(index)
+        for child in row.children:
+            child.close()
+        row.close()
+        self._rows_box.children = tuple(self.rows)
+        self.update()
+
+    def set_stack(self, input_shape, layers) -> None:
+        """Replace the input shape and every layer row, then update once."""
+        self._updating = True
+        try:
+            self.in_c.value, self.in_h.value, self.in_w.value = input_shape
+            for row in self.rows:
+                for child in row.children:
+                    child.close()
+                row.close()
+            self.rows = [self._make_row(layer) for layer in layers]
+            self._rows_box.children = tuple(self.rows)
+        finally:
+            self._updating = False
+        self.update()
+
+    def _make_row(self, layer) -> LayerRow:
+        row = LayerRow(layer)
+        for control in row.controls:
+            control.observe(self.update, names="value")
+        row.remove.on_click(lambda _, r=row: self.remove_layer(self.rows.index(r)))
+        return row
+
+    def _load_preset(self, change) -> None:
+        if change["new"] in PRESETS:
+            try:
+                self.set_stack(*PRESETS[change["new"]])
+            except Exception as exc:  # never let a callback raise
+                self.message.value = f"<b>Could not load the preset:</b> {html.escape(str(exc))}"
+
+    # -- computing -----------------------------------------------------------
+    def layers(self) -> list[Conv | Pool]:
+        """The stack the rows currently describe."""
+        return [row.layer() for row in self.rows]
+
+    def update(self, change=None) -> None:
+        """Recompute the report and redraw the table; errors go to :attr:`message`."""
+        if self._updating:
+            return
+        try:
+            shape = (self.in_c.value, self.in_h.value, self.in_w.value)
+            self.report = analyze(shape, self.layers())
+            self.table.value = render_table(self.report)
+            causes = [r.index for r in self.report.layers if r.problem and r.in_shape is not None]
+            self.message.value = "" if not causes else (
+                "⚠ the settings of layer(s) " + ", ".join(map(str, causes))
+                + " do not fit their input: see the shaded rows.")
+        except Exception as exc:  # a callback must never raise
+            self.report = None
+            self.message.value = f"<b>Cannot compute the table:</b> {html.escape(str(exc))}"
