@@ -1,0 +1,437 @@
+"""Pooling explorer: max or average pooling of a photo or a feature map, redrawn live.
+
+The learner picks the pooling (max or average), the window size, the stride and the
+padding, on a real photo or on a feature map computed from it (a ReLU of a
+:mod:`dlcv.kernels` filter response, the kind of map a convolutional layer makes).
+Four pictures update at once:
+
+* the whole input, with a box around the zoomed-in crop;
+* the whole output, with the box of output units that come from that crop;
+* the crop, 8x enlarged, with every pooling window outlined, padding striped and
+  pixels that no window reads tinted;
+* the pooled values over the same crop: each output value painted where its window
+  starts, so the learner sees which input pixels became which output value.
+
+A line of text gives the output shape and the formula behind it. An impossible
+setting (padding more than half the window) shows the library's message inside the
+widget; nothing is raised and the next valid setting redraws.
+
+Pictures are PNG bytes in ``ipywidgets.Image`` (built with NumPy and Pillow, see
+:func:`dlcv.plot.colorize` and :func:`dlcv.plot.to_png`), not Matplotlib figures, so an
+update takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
+
+>>> from dlcv.widgets.pooling_explorer import PoolingExplorer
+>>> explorer = PoolingExplorer(image="camera", mode="max", kernel_size=2)  # doctest: +SKIP
+>>> explorer.kernel_size.value = 4      # doctest: +SKIP
+>>> explorer.output.shape               # doctest: +SKIP
+(128, 128)
+"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import ipywidgets as widgets
+import numpy as np
+from PIL import Image
+
+from dlcv import kernels
+from dlcv.conv import correlate2d, output_size
+from dlcv.data import sample_image
+from dlcv.plot import DisplayRange
+from dlcv.pool import avg_pool2d, max_pool2d
+
+__all__ = ["FEATURES", "IMAGES", "PoolingExplorer", "coverage", "pooling_explorer", "window_starts"]
+
+IMAGES = ("camera", "coins", "astronaut")
+"""Photos offered (scikit-image samples, converted to grey)."""
+
+FEATURES = {
+    "pixels": "pixels (the photo itself)",
+    "sobel_x": "feature map: ReLU(Sobel x)",
+    "sobel_y": "feature map: ReLU(Sobel y)",
+    "laplacian_8": "feature map: ReLU(Laplacian)",
+}
+"""Inputs offered: the photo, or ``max(0, correlate2d(photo, kernel))`` for a preset."""
+
+CROPS = ("top-left corner", "centre", "bottom-right corner")
+"""Where the zoomed crop sits: the corners show padding and the floor-mode remainder."""
+
+MAX_WINDOW = 8
+CROP = 32  # input pixels per side of the zoomed crop
+ZOOM = 8  # screen pixels per crop pixel
+PANEL = CROP * ZOOM  # 256 px, also the size of the whole-image panels
+
+# Pictures are palette ("P") images: indices 0..N_GREY-1 are grey levels (the course's
+# colour rule for non-negative maps, 0 = black), the last six are Okabe-Ito colours that
+# stay readable with every common colour-vision deficiency. One byte per pixel makes the
+# PNGs small and fast to encode.
+N_GREY = 250
+SKY, YELLOW, VERMILLION, PURPLE, BLUE, WHITE = range(N_GREY, N_GREY + 6)
+_WINDOW_COLOURS = (SKY, YELLOW)
+_PALETTE = np.concatenate([
+    np.repeat(np.round(np.linspace(0, 255, N_GREY)), 3),
+    [86, 180, 233, 240, 228, 66, 213, 94, 0, 204, 121, 167, 0, 114, 178, 255, 255, 255],
+]).astype(np.uint8).tolist()
+
+
+# --------------------------------------------------------------------------- geometry
+def window_starts(n: int, kernel_size: int, stride: int, padding: int) -> np.ndarray:
+    """First input index of every pooling window along one axis.
+
+    Parameters
+    ----------
+    n : int
+        Input length.
+    kernel_size, stride, padding : int
+        As in :func:`dlcv.pool.max_pool2d` (floor mode).
+
+    Returns
+    -------
+    ndarray, shape (n_out,), int
+        ``i * stride - padding`` for ``i = 0 .. output_size(n, kernel_size, stride, padding) - 1``;
+        negative values start in the padding.
+    """
+    return np.arange(output_size(n, kernel_size, stride, padding)) * stride - padding
+
+
+def coverage(n: int, kernel_size: int, stride: int, padding: int) -> np.ndarray:
+    """Which input pixels along one axis lie inside at least one pooling window.
+
+    Pixels outside every window never influence the output: floor mode drops the
+    remainder at the end, and a stride larger than the window skips the gaps.
+
+    Returns
+    -------
+    ndarray, shape (n,), bool
+    """
+    starts = window_starts(n, kernel_size, stride, padding)
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, np.clip(starts, 0, n), 1)
+    np.add.at(edges, np.clip(starts + kernel_size, 0, n), -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def _crop_origin(where: str, n: int, k: int, s: int, p: int, size: int) -> int:
+    """Input index of the crop's first row (or column); negative inside the padding."""
+    if where == "top-left corner":
+        return -p
+    if where == "bottom-right corner":
+        return n + p - size
+    starts = window_starts(n, k, s, p)  # centre: start on a window boundary near the middle
+    return int(starts[np.argmin(np.abs(starts - (n - size) // 2))])
+
+
+def _owner(index: np.ndarray, n_out: int, k: int, s: int, p: int) -> np.ndarray:
+    """Output index whose tile (its window's first min(s, k) pixels) holds each input index; -1 if none."""
+    shifted = index + p
+    owner = np.floor_divide(shifted, s)
+    inside = (shifted >= 0) & (np.mod(shifted, s) < min(s, k)) & (owner < n_out)
+    return np.where(inside, owner, -1)
+
+
+# --------------------------------------------------------------------------- drawing
+def _grey(a: np.ndarray, rng: DisplayRange) -> np.ndarray:
+    """Palette indices of the grey levels of ``a`` (NaN -> black), uint8."""
+    scaled = (np.asarray(a, dtype=np.float64) - rng.vmin) * ((N_GREY - 1) / (rng.vmax - rng.vmin))
+    return np.clip(np.nan_to_num(scaled, nan=0.0) + 0.5, 0, N_GREY - 1).astype(np.uint8)
+
+
+def _zoom(index: np.ndarray) -> np.ndarray:
+    return np.repeat(np.repeat(index, ZOOM, axis=0), ZOOM, axis=1)
+
+
+def _fit(a: np.ndarray, size: int = PANEL) -> tuple[np.ndarray, float]:
+    """Resize a float map so its longer side is ``size`` (area average down, nearest up)."""
+    img = Image.fromarray(np.asarray(a, dtype=np.float32))
+    scale = size / max(img.size)
+    new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
+    return np.asarray(img.resize(new, method)), new[0] / img.width
+
+
+def _outline(canvas: np.ndarray, top, left, height: int, width: int, value: int, thickness: int = 1) -> None:
+    """Paint rectangle outlines into ``canvas`` in place (vectorised over many rectangles).
+
+    ``top`` and ``left`` are arrays of top-left corners; every rectangle is ``height`` x
+    ``width`` pixels including its outline; parts outside the canvas are clipped.
+    """
+    top = np.atleast_1d(np.asarray(top))[:, None]
+    left = np.atleast_1d(np.asarray(left))[:, None]
+    for t in range(min(thickness, (min(height, width) + 1) // 2)):
+        across = left + t + np.arange(width - 2 * t)
+        down = top + t + np.arange(height - 2 * t)
+        rows = np.concatenate([np.broadcast_to(top + t, across.shape),
+                               np.broadcast_to(top + height - 1 - t, across.shape), down, down], axis=None)
+        cols = np.concatenate([across, across, np.broadcast_to(left + t, down.shape),
+                               np.broadcast_to(left + width - 1 - t, down.shape)], axis=None)
+        keep = (rows >= 0) & (rows < canvas.shape[0]) & (cols >= 0) & (cols < canvas.shape[1])
+        canvas[rows[keep], cols[keep]] = value
+
+
+def _png(index: np.ndarray) -> bytes:
+    """PNG bytes of a palette-index image (see ``_PALETTE``)."""
+    img = Image.fromarray(np.ascontiguousarray(index, dtype=np.uint8), mode="P")
+    img.putpalette(_PALETTE)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _label(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<b>{html.escape(text)}</b>")
+
+
+class PoolingExplorer(widgets.VBox):
+    """Interactive max/average pooling on a photo or a feature map (an ``ipywidgets.VBox``).
+
+    Parameters
+    ----------
+    image : {"camera", "coins", "astronaut"}
+        Starting photo (grey, floats in [0, 1]; camera and astronaut are 512x512).
+    feature : {"pixels", "sobel_x", "sobel_y", "laplacian_8"}
+        Pool the photo itself or ``max(0, correlate2d(photo, kernel, padding="same"))``.
+    mode : {"max", "avg"}
+    kernel_size : int, 1..8
+    stride : int, 1..8
+    padding : int, 0..4
+        Must be at most ``kernel_size // 2``; otherwise the widget shows why.
+    crop : {"top-left corner", "centre", "bottom-right corner"}
+        Where the zoomed 32x32 crop sits.
+
+    Attributes
+    ----------
+    mode : ipywidgets.ToggleButtons
+        ``"max"`` or ``"avg"``.
+    kernel_size, stride, padding : ipywidgets.IntSlider
+        The pooling settings (window 1..8, stride 1..8, padding 0..4).
+    image, feature, crop : ipywidgets.Dropdown
+        The photo, the input map (pixels or a feature map) and the crop position.
+    status : ipywidgets.HTML
+        Output shape and the formula that gives it.
+    message : ipywidgets.HTML
+        Empty, or why the current setting is impossible.
+    input_view, output_view, windows_view, pooled_view : ipywidgets.Image
+        The four pictures (PNG).
+    input : ndarray, shape (H, W)
+        The map being pooled.
+    output : ndarray, shape (H', W')
+        The last valid pooled map (``dlcv.pool.max_pool2d`` or ``avg_pool2d`` of ``input``).
+    error : str or None
+        The message of the current impossible setting, None when it is valid.
+    """
+
+    def __init__(self, image: str = "camera", feature: str = "pixels", mode: str = "max",
+                 kernel_size: int = 2, stride: int = 2, padding: int = 0, crop: str = "centre"):
+        self._cache: dict[tuple[str, str], tuple[np.ndarray, DisplayRange, np.ndarray]] = {}
+        self.input = np.zeros((1, 1))
+        self.output = np.zeros((1, 1))
+        self.error: str | None = None
+        self.mode = widgets.ToggleButtons(options=[("max", "max"), ("average", "avg")], value=mode,
+                                          description="pooling")
+        self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=MAX_WINDOW, description="window")
+        self.stride = widgets.IntSlider(value=stride, min=1, max=MAX_WINDOW, description="stride")
+        self.padding = widgets.IntSlider(value=padding, min=0, max=MAX_WINDOW // 2, description="padding")
+        self.image = widgets.Dropdown(options=IMAGES, value=image, description="photo")
+        self.feature = widgets.Dropdown(options=[(label, key) for key, label in FEATURES.items()],
+                                        value=feature, description="input")
+        self.crop = widgets.Dropdown(options=CROPS, value=crop, description="zoom on")
+        self.status = widgets.HTML()
+        self.message = widgets.HTML()
+        views = [widgets.Image(format="png") for _ in range(4)]
+        self.input_view, self.output_view, self.windows_view, self.pooled_view = views
+        legend = widgets.HTML(
+            "<small>Zoomed crop: pooling windows outlined in alternating sky blue and yellow "
+            "(when windows overlap, only every m-th is outlined, m = ⌈window / stride⌉, and the "
+            "thick sky-blue box is the next window to the right); one window and its output value "
+            "in vermillion; purple stripes = padding; blue dots = pixels no window reads. Each "
+            "pooled value is painted where its window starts.</small>")
+        titles = ("input (whole)", "output (whole)", "input crop ×8 with the pooling windows",
+                  "pooled values over the same crop")
+        panels = [widgets.VBox([_label(t), v]) for t, v in zip(titles, views, strict=True)]
+        controls = widgets.VBox([
+            widgets.HBox([self.mode, self.image]),
+            widgets.HBox([self.kernel_size, self.feature]),
+            widgets.HBox([self.stride, self.crop]),
+            self.padding,
+        ])
+        super().__init__([controls, self.status, self.message,
+                          widgets.HBox(panels[:2]), widgets.HBox(panels[2:]), legend])
+        for control in (self.mode, self.kernel_size, self.stride, self.padding,
+                        self.image, self.feature, self.crop):
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    # ------------------------------------------------------------------ state
+    def _source(self) -> tuple[np.ndarray, DisplayRange, np.ndarray]:
+        """The input map, its grey range and its whole-image picture (cached per choice)."""
+        key = (self.image.value, self.feature.value)
+        if key not in self._cache:
+            photo = sample_image(self.image.value, grey=True)
+            if self.feature.value == "pixels":
+                data, rng = photo, DisplayRange("gray", 0.0, 1.0, False)
+            else:
+                data = np.maximum(correlate2d(photo, kernels.get(self.feature.value), padding="same"), 0.0)
+                top = float(np.percentile(data, 99.5)) or 1.0
+                rng = DisplayRange("gray", 0.0, top, False)  # a few brightest edges saturate
+            self._cache[key] = (data, rng, _grey(_fit(data)[0], rng))
+        return self._cache[key]
+
+    def settings(self) -> dict:
+        """The current pooling settings, as keyword arguments of ``dlcv.pool.max_pool2d``."""
+        return {"kernel_size": self.kernel_size.value, "stride": self.stride.value,
+                "padding": self.padding.value}
+
+    def _on_change(self, change=None) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute and redraw for the current controls. Never raises."""
+        try:
+            data, rng, picture = self._source()
+            self.input = data
+            pool = max_pool2d if self.mode.value == "max" else avg_pool2d
+            try:
+                out = pool(data, **self.settings())
+            except ValueError as exc:
+                self._show_error(str(exc))
+                return
+            self.output, self.error = out, None
+            self.message.value = ""
+            self._draw(data, out, rng, picture)
+        except Exception as exc:  # a widget callback must never raise
+            self._show_error(f"{type(exc).__name__}: {exc}")
+
+    def _show_error(self, text: str) -> None:
+        k = self.kernel_size.value
+        self.error = text
+        hint = (f" Lower the padding to at most {k // 2} (half the window {k}) or widen the window."
+                if self.padding.value > k // 2 else "")
+        self.message.value = (
+            "<div style='color:#b35806'><b>⚠ This setting is impossible:</b> "
+            f"{html.escape(text)}.{html.escape(hint)} The pictures still show the last valid setting.</div>")
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self, data: np.ndarray, out: np.ndarray, rng: DisplayRange, picture: np.ndarray) -> None:
+        k, s, p = self.kernel_size.value, self.stride.value, self.padding.value
+        geo = _Geometry.of(data.shape, k, s, p, self.crop.value)
+        source = f"{self.image.value}, {FEATURES[self.feature.value]}"
+        self.status.value = _status_html(self.mode.value, source, data.shape, out.shape, k, s, p)
+        self.input_view.value = _png(_whole_input(picture, data.shape, geo))
+        self.output_view.value = _png(_whole_output(out, rng, geo))
+        self.windows_view.value = _png(_windows_picture(data, rng, geo))
+        self.pooled_view.value = _png(_pooled_picture(out, rng, geo))
+
+
+class _Geometry:
+    """Where the windows and the zoomed crop lie, in input coordinates (rows, then columns)."""
+
+    def __init__(self, shape, k, s, p, rows, cols, row_starts, col_starts, selected):
+        self.shape, self.k, self.s, self.p = shape, k, s, p
+        self.rows, self.cols = rows, cols  # input indices shown in the crop (may be padding)
+        self.row_starts, self.col_starts = row_starts, col_starts  # every window's first index
+        self.selected = selected  # (i, j): the output unit highlighted in the crop
+
+    @classmethod
+    def of(cls, shape, k, s, p, where):
+        axes = []
+        for n in shape:
+            size = min(CROP, n + 2 * p)
+            first = _crop_origin(where, n, k, s, p, size)
+            starts = window_starts(n, k, s, p)
+            chosen = int(np.argmin(np.abs(starts - (first + (size - k) // 2))))
+            axes.append((first + np.arange(size), starts, chosen))
+        (rows, row_starts, i), (cols, col_starts, j) = axes
+        return cls(shape, k, s, p, rows, cols, row_starts, col_starts, (i, j))
+
+
+def _status_html(mode: str, source: str, shape, out_shape, k: int, s: int, p: int) -> str:
+    """Output shape, the floor formula per axis and how many pixels no window reads."""
+    (h, w), (oh, ow) = shape, out_shape
+    unread = h * w - int(coverage(h, k, s, p).sum()) * int(coverage(w, k, s, p).sum())
+    formula = " ; ".join(f"{axis}: ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1 = {m}"
+                         for axis, n, m in (("rows", h, oh), ("columns", w, ow)))
+    return (f"<b>{'max' if mode == 'max' else 'average'} pooling of {html.escape(source)}, "
+            f"window {k}×{k}, stride {s}, padding {p}: input {h}×{w} → output {oh}×{ow}</b> "
+            f"({oh * ow / (h * w):.1%} as many "
+            f"values; {unread:,} input pixels ({unread / (h * w):.1%}) lie in no window)<br>"
+            f"<small>{formula}</small>")
+
+
+def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
+    """The whole input (already fitted to the panel) with a box around the crop."""
+    canvas = picture.copy()
+    scale = canvas.shape[1] / shape[1]
+    r0, r1 = max(geo.rows[0], 0), min(geo.rows[-1] + 1, shape[0])
+    c0, c1 = max(geo.cols[0], 0), min(geo.cols[-1] + 1, shape[1])
+    top, left = int(r0 * scale), int(c0 * scale)
+    _outline(canvas, top, left, max(int(r1 * scale) - top, 1), max(int(c1 * scale) - left, 1), VERMILLION, 2)
+    return canvas
+
+
+def _whole_output(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
+    """The whole output fitted to the panel, with a box around the units whose windows start in the crop."""
+    fitted, scale = _fit(out)
+    canvas = _grey(fitted, rng)
+    i = np.flatnonzero((geo.row_starts >= geo.rows[0]) & (geo.row_starts <= geo.rows[-1]))
+    j = np.flatnonzero((geo.col_starts >= geo.cols[0]) & (geo.col_starts <= geo.cols[-1]))
+    if i.size and j.size:
+        top, left = int(i[0] * scale), int(j[0] * scale)
+        _outline(canvas, top, left, max(int((i[-1] + 1) * scale) - top, 1),
+                 max(int((j[-1] + 1) * scale) - left, 1), VERMILLION, 2)
+    return canvas
+
+
+def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
+    """The crop enlarged, padding striped, unread pixels dotted, every window outlined."""
+    (h, w), k, s, p = geo.shape, geo.k, geo.s, geo.p
+    rows, cols = np.clip(geo.rows, 0, h - 1), np.clip(geo.cols, 0, w - 1)
+    canvas = _zoom(_grey(data[rows][:, cols], rng))
+    inside = ((geo.rows >= 0) & (geo.rows < h))[:, None] & ((geo.cols >= 0) & (geo.cols < w))[None, :]
+    read = coverage(h, k, s, p)[rows][:, None] & coverage(w, k, s, p)[cols][None, :]
+    yy, xx = np.indices(canvas.shape)
+    padding, unread = _zoom(~inside), _zoom(inside & ~read)
+    stripe = ((yy + xx) // 4) % 2 == 0
+    canvas[padding] = np.where(stripe[padding], PURPLE, WHITE)
+    canvas[unread & (yy % 4 < 2) & (xx % 4 < 2)] = BLUE
+    # Windows overlapping the crop. When they overlap each other (stride < window) only
+    # every m-th one is outlined, m = ceil(k / s), so the outlines tile instead of
+    # hiding each other; the selected window (vermillion) and its right-hand neighbour
+    # (thick sky blue) show how far consecutive windows overlap.
+    i, j = geo.selected
+    m = -(-k // s)
+    ii = np.flatnonzero((geo.row_starts <= geo.rows[-1]) & (geo.row_starts + k > geo.rows[0]))
+    jj = np.flatnonzero((geo.col_starts <= geo.cols[-1]) & (geo.col_starts + k > geo.cols[0]))
+    ii, jj = ii[(ii - i) % m == 0], jj[(jj - j) % m == 0]
+    ti, tj = np.meshgrid(ii, jj, indexing="ij")
+    colour = ((ti - i) // m + (tj - j) // m) % 2
+    for parity in (0, 1):
+        top = (geo.row_starts[ti[colour == parity]] - geo.rows[0]) * ZOOM + 1
+        left = (geo.col_starts[tj[colour == parity]] - geo.cols[0]) * ZOOM + 1
+        _outline(canvas, top, left, k * ZOOM - 2, k * ZOOM - 2, _WINDOW_COLOURS[parity])
+    top = (geo.row_starts[i] - geo.rows[0]) * ZOOM
+    if s < k and j + 1 < geo.col_starts.size:
+        _outline(canvas, top + 3, (geo.col_starts[j + 1] - geo.cols[0]) * ZOOM + 3, k * ZOOM - 6,
+                 k * ZOOM - 6, SKY, 2)
+    _outline(canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, VERMILLION, 3)
+    return canvas
+
+
+def _pooled_picture(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
+    """Each output value painted over the crop where its window starts (a min(stride, k) tile)."""
+    (oh, ow), k, s, p = out.shape, geo.k, geo.s, geo.p
+    oi, oj = _owner(geo.rows, oh, k, s, p), _owner(geo.cols, ow, k, s, p)
+    small = _grey(out[np.maximum(oi, 0)][:, np.maximum(oj, 0)], rng)
+    small[(oi < 0)[:, None] | (oj < 0)[None, :]] = WHITE
+    canvas = _zoom(small)
+    i, j = geo.selected
+    tile = min(s, k) * ZOOM
+    _outline(canvas, (geo.row_starts[i] - geo.rows[0]) * ZOOM, (geo.col_starts[j] - geo.cols[0]) * ZOOM,
+             tile, tile, VERMILLION, 3)
+    return canvas
+
+
+def pooling_explorer(**kwargs) -> PoolingExplorer:
+    """Create a :class:`PoolingExplorer` (one call in a notebook); see its parameters."""
+    return PoolingExplorer(**kwargs)

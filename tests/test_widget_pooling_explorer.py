@@ -1,0 +1,189 @@
+"""Tests for the pooling explorer: drive its controls and compare with dlcv.pool."""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from dlcv import avg_pool2d, correlate2d, kernels, max_pool2d, output_size
+from dlcv.data import sample_image
+from dlcv.widgets import pooling_explorer as pe
+from dlcv.widgets.pooling_explorer import PoolingExplorer, coverage, window_starts
+
+VIEWS = ("input_view", "output_view", "windows_view", "pooled_view")
+
+
+def _pictures(explorer) -> dict[str, bytes]:
+    return {name: bytes(getattr(explorer, name).value) for name in VIEWS}
+
+
+def _indices(png: bytes) -> np.ndarray:
+    """Palette indices of a picture (the widget draws palette PNGs)."""
+    img = Image.open(io.BytesIO(bytes(png)))
+    assert img.mode == "P"
+    return np.asarray(img)
+
+
+def _expected(explorer) -> np.ndarray:
+    pool = max_pool2d if explorer.mode.value == "max" else avg_pool2d
+    return pool(explorer.input, explorer.kernel_size.value, stride=explorer.stride.value,
+                padding=explorer.padding.value)
+
+
+@pytest.fixture(scope="module")
+def camera():
+    return sample_image("camera", grey=True)
+
+
+@pytest.fixture()
+def explorer():
+    return PoolingExplorer(image="camera", feature="pixels", mode="max", kernel_size=2, stride=2,
+                           padding=0, crop="centre")
+
+
+def test_initial_state_is_max_pool_of_the_photo(explorer, camera):
+    np.testing.assert_array_equal(explorer.input, camera)
+    np.testing.assert_array_equal(explorer.output, max_pool2d(camera, 2))
+    assert explorer.error is None and explorer.message.value == ""
+    assert "input 512×512 → output 256×256" in explorer.status.value
+    for png in _pictures(explorer).values():
+        assert png.startswith(b"\x89PNG")
+    assert _indices(explorer.windows_view.value).shape == (pe.PANEL, pe.PANEL)
+    assert _indices(explorer.output_view.value).shape == (256, 256)
+
+
+@pytest.mark.parametrize(
+    ("control", "value"),
+    [("kernel_size", 4), ("stride", 3), ("padding", 1), ("mode", "avg"), ("image", "coins"),
+     ("feature", "sobel_x"), ("crop", "top-left corner")],
+)
+def test_each_control_changes_the_state_and_the_pictures(explorer, control, value):
+    before_out, before_pics = explorer.output.copy(), _pictures(explorer)
+    before_status = explorer.status.value
+    getattr(explorer, control).value = value
+    assert explorer.error is None, explorer.message.value
+    np.testing.assert_allclose(explorer.output, _expected(explorer))
+    changed = [name for name, png in _pictures(explorer).items() if png != before_pics[name]]
+    assert changed, f"changing {control} redrew no picture"
+    if control != "crop":  # the crop only moves the zoomed view
+        assert explorer.output.shape != before_out.shape or not np.array_equal(explorer.output, before_out)
+        assert explorer.status.value != before_status
+    else:
+        assert "windows_view" in changed and "pooled_view" in changed
+
+
+def test_feature_map_is_relu_of_the_kernel_response(explorer, camera):
+    explorer.feature.value = "laplacian_8"
+    expected = np.maximum(correlate2d(camera, kernels.get("laplacian_8"), padding="same"), 0)
+    np.testing.assert_allclose(explorer.input, expected)
+    np.testing.assert_allclose(explorer.output, max_pool2d(expected, 2))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(k=st.integers(1, 8), s=st.integers(1, 8), data=st.data(),
+       mode=st.sampled_from(["max", "avg"]), image=st.sampled_from(["camera", "coins"]),
+       crop=st.sampled_from(pe.CROPS))
+def test_random_valid_settings_agree_with_dlcv_pool(explorer, k, s, data, mode, image, crop):
+    p = data.draw(st.integers(0, k // 2))
+    explorer.padding.value = 0  # always valid, so the order of the next settings does not matter
+    for name, value in (("image", image), ("mode", mode), ("kernel_size", k), ("stride", s),
+                        ("padding", p), ("crop", crop)):
+        getattr(explorer, name).value = value
+    assert explorer.error is None, explorer.message.value
+    np.testing.assert_allclose(explorer.output, _expected(explorer))
+    h, w = explorer.input.shape
+    oh, ow = output_size(h, k, s, p), output_size(w, k, s, p)
+    assert explorer.output.shape == (oh, ow)
+    assert f"input {h}×{w} → output {oh}×{ow}" in explorer.status.value
+    assert _indices(explorer.windows_view.value).shape == (min(pe.CROP, h + 2 * p) * pe.ZOOM,
+                                                          min(pe.CROP, w + 2 * p) * pe.ZOOM)
+
+
+def test_padding_over_half_the_window_shows_a_message_and_the_widget_recovers(explorer):
+    explorer.kernel_size.value = 3
+    last_output, last_pics = explorer.output.copy(), _pictures(explorer)
+    explorer.padding.value = 2  # 2 > 3 // 2
+    assert explorer.error is not None and "half" in explorer.error
+    assert "impossible" in explorer.message.value and "at most 1" in explorer.message.value
+    np.testing.assert_array_equal(explorer.output, last_output)
+    assert _pictures(explorer) == last_pics
+    explorer.kernel_size.value = 4  # now padding 2 is allowed: the widget redraws
+    assert explorer.error is None and explorer.message.value == ""
+    np.testing.assert_array_equal(explorer.output, max_pool2d(explorer.input, 4, stride=2, padding=2))
+
+
+@pytest.mark.parametrize(("k", "p"), [(k, p) for k in range(1, 9) for p in range(5) if p > k // 2])
+def test_every_impossible_combination_is_reported_not_raised(k, p):
+    explorer = PoolingExplorer(kernel_size=k, stride=2, padding=p)
+    assert explorer.error is not None
+    assert f"at most {k // 2}" in explorer.message.value
+
+
+def test_an_unexpected_failure_is_shown_not_raised(explorer, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pe, "max_pool2d", broken)
+    explorer.kernel_size.value = 3
+    assert "RuntimeError" in explorer.message.value and "disk on fire" in explorer.message.value
+    monkeypatch.undo()
+    explorer.kernel_size.value = 4
+    assert explorer.error is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 8), s=st.integers(1, 8), data=st.data())
+def test_coverage_matches_pooling_an_impulse_at_every_pixel(n, k, s, data):
+    p = data.draw(st.integers(0, k // 2))
+    if n + 2 * p < k:
+        return
+    # row c of the batch is an impulse at column c; a pixel is read iff some window sees it
+    impulses = np.eye(n)[:, None, None, :]
+    pooled = avg_pool2d(impulses, (1, k), stride=(1, s), padding=(0, p))
+    measured = pooled.reshape(n, -1).sum(axis=1) > 0
+    np.testing.assert_array_equal(coverage(n, k, s, p), measured)
+    starts = window_starts(n, k, s, p)
+    assert starts.size == output_size(n, k, s, p)
+    np.testing.assert_array_equal(starts, np.arange(starts.size) * s - p)
+
+
+def test_padding_is_striped_only_when_there_is_padding():
+    explorer = PoolingExplorer(kernel_size=4, stride=4, padding=0, crop="top-left corner")
+    assert not np.any(_indices(explorer.windows_view.value) == pe.PURPLE)
+    explorer.padding.value = 2
+    indices = _indices(explorer.windows_view.value)
+    assert np.any(indices[: 2 * pe.ZOOM] == pe.PURPLE)  # the top two crop rows are padding
+    assert not np.any(indices[2 * pe.ZOOM + 4 :, 2 * pe.ZOOM + 4 :] == pe.PURPLE)
+
+
+def test_pixels_no_window_reads_are_marked():
+    # 512 = 3 * 170 + 2: with window 3 and stride 3 the last 2 rows and columns are dropped
+    explorer = PoolingExplorer(kernel_size=3, stride=3, crop="bottom-right corner")
+    indices = _indices(explorer.windows_view.value)
+    assert np.any(indices[-2 * pe.ZOOM :] == pe.BLUE)
+    assert "2,044 input pixels (0.8%) lie in no window" in explorer.status.value  # 512² - 510²
+    explorer.kernel_size.value = 4  # 512 = 4 * 128: every pixel is read
+    explorer.stride.value = 4
+    assert not np.any(_indices(explorer.windows_view.value) == pe.BLUE)
+    assert "0 input pixels (0.0%)" in explorer.status.value
+
+
+def test_pooled_view_paints_each_output_value_where_its_window_starts(explorer):
+    explorer.kernel_size.value = 4
+    explorer.stride.value = 4
+    indices = _indices(explorer.pooled_view.value)
+    geo = pe._Geometry.of(explorer.input.shape, 4, 4, 0, "centre")
+    grey = pe._grey(explorer.output, pe.DisplayRange("gray", 0.0, 1.0, False))
+    i0, j0 = np.flatnonzero(geo.row_starts == geo.rows[0])[0], np.flatnonzero(geo.col_starts == geo.cols[0])[0]
+    for di, dj in [(0, 0), (1, 2), (7, 7), (3, 5)]:
+        y, x = di * 4 * pe.ZOOM + 16, dj * 4 * pe.ZOOM + 16  # inside the tile, clear of outlines
+        assert indices[y, x] == grey[i0 + di, j0 + dj]
+
+
+def test_factory_builds_a_displayable_widget():
+    widget = pe.pooling_explorer(mode="avg", kernel_size=3)
+    assert isinstance(widget, PoolingExplorer)
+    np.testing.assert_allclose(widget.output, avg_pool2d(widget.input, 3, stride=2))
