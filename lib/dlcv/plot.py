@@ -1,0 +1,338 @@
+"""Figure helpers shared by the chapters: images, kernels, grids of small multiples.
+
+Every helper follows the same colour rule, so a reader learns it once:
+
+* an array with no negative values is shown in **grey** (``"gray"``, 0 = black);
+* an array with negative values is *signed* and is shown with the diverging map
+  ``"RdBu_r"`` centred at zero (white = 0, red > 0, blue < 0), with limits
+  ``±max|a|`` so that equal magnitudes get equal colour strength.
+
+:func:`display_range` decides which; :func:`colorize` applies the same rule without
+Matplotlib (fast enough for widgets) and :func:`to_png` encodes the result.
+
+>>> import numpy as np
+>>> display_range(np.array([[0.0, 2.0]]))
+DisplayRange(cmap='gray', vmin=0.0, vmax=2.0, signed=False)
+>>> display_range(np.array([[-1.0, 3.0]]))
+DisplayRange(cmap='RdBu_r', vmin=-3.0, vmax=3.0, signed=True)
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from PIL import Image
+
+GREY_CMAP = "gray"
+SIGNED_CMAP = "RdBu_r"
+
+__all__ = [
+    "DisplayRange",
+    "colorize",
+    "display_range",
+    "image_grid",
+    "show_image",
+    "show_kernel",
+    "to_png",
+]
+
+
+class DisplayRange(NamedTuple):
+    """How an array is mapped to colour: colour map name, limits, and whether it is signed."""
+
+    cmap: str
+    vmin: float
+    vmax: float
+    signed: bool
+
+    def describe(self) -> str:
+        """One line for a caption, e.g. ``'signed: RdBu_r, white = 0, limits ±0.52'``."""
+        if self.signed:
+            return f"signed: {self.cmap}, white = 0, limits ±{self.vmax:.3g}"
+        return f"non-negative: {self.cmap}, black = {self.vmin:.3g}, white = {self.vmax:.3g}"
+
+
+def _as_image_array(array, name: str = "image") -> np.ndarray:
+    """Validate a 2-D (H, W) or colour (H, W, 3) numeric array and return it as float."""
+    a = np.asarray(array)
+    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, 3), got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+    return a.astype(np.float64, copy=False)
+
+
+def display_range(array, signed: bool | None = None, vmin: float | None = None, vmax: float | None = None) -> DisplayRange:
+    """Choose the colour map and limits for showing ``array``.
+
+    Parameters
+    ----------
+    array : array_like, shape (H, W) or (H, W, 3)
+        The values to show. NaNs are ignored when computing the limits.
+    signed : bool, optional
+        Force the signed (diverging) or the grey rule. By default the array is signed
+        exactly when it holds a negative value.
+    vmin, vmax : float, optional
+        Override the limits (for example ``vmin=0, vmax=1`` for a photo in [0, 1]).
+
+    Returns
+    -------
+    DisplayRange
+        ``(cmap, vmin, vmax, signed)``. Grey limits are ``[0, max]`` (``[min, max]``
+        if the caller forced grey on a signed array); signed limits are ``±max|a|``.
+        A constant array gets limits that still span a non-zero interval.
+    """
+    a = _as_image_array(array, "array")
+    finite = a[np.isfinite(a)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    if signed is None:
+        signed = lo < 0
+    if signed:
+        m = max(abs(lo), abs(hi)) if vmax is None else abs(float(vmax))
+        m = m if m > 0 else 1.0
+        return DisplayRange(SIGNED_CMAP, -m, m, True)
+    low = (min(lo, 0.0) if vmin is None else float(vmin))
+    high = (hi if vmax is None else float(vmax))
+    if high <= low:
+        high = low + 1.0
+    return DisplayRange(GREY_CMAP, low, high, False)
+
+
+def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
+    """Map a 2-D array to RGB bytes with the course's colour rule (no Matplotlib figure).
+
+    Parameters
+    ----------
+    array : array_like, shape (H, W)
+        Values to colour. A colour image (H, W, 3) in [0, 1] is passed through (clipped).
+    rng : DisplayRange, optional
+        The mapping; by default ``display_range(array)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3), dtype uint8
+    """
+    a = _as_image_array(array, "array")
+    if a.ndim == 3:
+        return (np.clip(a[..., :3], 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    rng = display_range(a) if rng is None else rng
+    lut = mpl.colormaps[rng.cmap](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
+    scaled = (a - rng.vmin) / (rng.vmax - rng.vmin)
+    index = np.clip(np.nan_to_num(scaled, nan=0.0) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return lut[index]
+
+
+def to_png(rgb, max_size: int | None = None) -> bytes:
+    """Encode an image as PNG bytes, shrinking it so its longer side is at most ``max_size``.
+
+    Parameters
+    ----------
+    rgb : array_like, shape (H, W) or (H, W, 3), dtype uint8
+        For example the result of :func:`colorize`.
+    max_size : int, optional
+        Longest side in pixels of the encoded image (area-averaged down-scaling; an image
+        that is already small enough is not enlarged).
+
+    Returns
+    -------
+    bytes
+        A PNG file.
+    """
+    a = np.asarray(rgb)
+    if a.dtype != np.uint8:
+        raise TypeError(f"rgb must be a uint8 array (see colorize), got dtype {a.dtype}")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or a.size == 0:
+        raise ValueError(f"rgb must have shape (H, W) or (H, W, 3) and be non-empty, got shape {a.shape}")
+    img = Image.fromarray(a)
+    if max_size is not None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be at least 1, got {max_size}")
+        scale = max_size / max(img.size)
+        if scale < 1:
+            size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+            img = img.resize(size, Image.Resampling.BOX)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def show_image(
+    image,
+    ax: Axes | None = None,
+    title: str | None = None,
+    signed: bool | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = False,
+    axis_labels: bool = True,
+) -> Axes:
+    """Show one image (or any 2-D map) with the course's colour rule.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 3)
+        Grey or signed map, or a colour image with values in [0, 1].
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made if omitted.
+    title : str, optional
+        Axes title.
+    signed, vmin, vmax : optional
+        Passed to :func:`display_range`.
+    colorbar : bool
+        Add a colour bar beside the axes (2-D arrays only).
+    axis_labels : bool
+        Label the axes ``column`` and ``row`` (pixel indices); ticks are hidden either way
+        for a cleaner picture.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    a = _as_image_array(image)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2), layout="constrained")
+    if a.ndim == 3:
+        ax.imshow(np.clip(a[..., :3], 0.0, 1.0))
+    else:
+        rng = display_range(a, signed=signed, vmin=vmin, vmax=vmax)
+        im = ax.imshow(a, cmap=rng.cmap, vmin=rng.vmin, vmax=rng.vmax, interpolation="nearest")
+        if colorbar:
+            ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if axis_labels:
+        ax.set_xlabel(f"column (0–{a.shape[1] - 1})")
+        ax.set_ylabel(f"row (0–{a.shape[0] - 1})")
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def image_grid(
+    images: Sequence,
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    panel_size: float = 2.4,
+    suptitle: str | None = None,
+    signed: bool | None = None,
+    colorbar: bool = False,
+    dpi: float | None = None,
+) -> Figure:
+    """Small multiples: many images in a grid, each with its own title and colour rule.
+
+    Parameters
+    ----------
+    images : sequence of array_like, each (H, W) or (H, W, 3)
+        The panels, in reading order. Sizes may differ.
+    titles : sequence of str, optional
+        One title per panel (same length as ``images``).
+    ncols : int, optional
+        Panels per row; by default up to 4.
+    panel_size : float
+        Width and height of one panel in inches.
+    suptitle : str, optional
+        Title of the whole figure.
+    signed : bool, optional
+        Force one colour rule for every panel (default: decided per panel).
+    colorbar : bool
+        Give every 2-D panel its own colour bar.
+    dpi : float, optional
+        Figure resolution (Matplotlib's default when omitted).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Outer panels carry the axis labels (``row`` on the left column, ``column`` on
+        the bottom row); unused cells of the grid are hidden.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("images is empty: give at least one image")
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != len(images):
+            raise ValueError(f"titles has {len(titles)} entries but images has {len(images)}")
+    if ncols is None:
+        ncols = min(4, len(images))
+    if int(ncols) != ncols or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols}")
+    ncols = int(ncols)
+    nrows = math.ceil(len(images) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows), dpi=dpi,
+        layout="constrained", squeeze=False,
+    )
+    for i, ax in enumerate(axes.flat):
+        if i >= len(images):
+            ax.set_visible(False)
+            continue
+        row, col = divmod(i, ncols)
+        show_image(
+            images[i], ax=ax, title=None if titles is None else titles[i],
+            signed=signed, colorbar=colorbar, axis_labels=False,
+        )
+        shape = np.shape(images[i])
+        last_in_column = i + ncols >= len(images)
+        if col == 0:
+            ax.set_ylabel(f"row (0–{shape[0] - 1})")
+        if last_in_column:
+            ax.set_xlabel(f"column (0–{shape[1] - 1})")
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def show_kernel(kernel, ax: Axes | None = None, title: str | None = None, decimals: int = 2) -> Axes:
+    """Show a small kernel as coloured cells with each weight written in its cell.
+
+    Parameters
+    ----------
+    kernel : array_like, shape (kh, kw)
+        The weights. Colours use the signed rule (``RdBu_r`` centred at 0) whatever
+        the signs, so kernels can be compared side by side.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made if omitted.
+    title : str, optional
+        Axes title.
+    decimals : int
+        Decimals shown for non-integer weights (integers are shown without).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Ticks are the offsets from the kernel's centre (``-1, 0, 1`` for 3x3), labelled
+        ``column offset`` and ``row offset``.
+    """
+    k = _as_image_array(kernel, "kernel")
+    if k.ndim != 2:
+        raise ValueError(f"kernel must be 2-D (kh, kw), got shape {k.shape}")
+    if ax is None:
+        size = 0.55 * max(k.shape) + 1.0
+        _, ax = plt.subplots(figsize=(size, size), layout="constrained")
+    rng = display_range(k, signed=True)
+    ax.imshow(k, cmap=rng.cmap, vmin=rng.vmin, vmax=rng.vmax, interpolation="nearest")
+    integer = np.allclose(k, np.round(k))
+    for (r, c), value in np.ndenumerate(k):
+        text = f"{value:.0f}" if integer else f"{value:.{decimals}f}"
+        strong = abs(value) > 0.6 * rng.vmax
+        ax.text(c, r, text, ha="center", va="center", fontsize=8 if k.shape[1] > 3 else 10,
+                color="white" if strong else "black")
+    rows, cols = k.shape
+    ax.set_xticks(range(cols), [str(c - cols // 2) for c in range(cols)])
+    ax.set_yticks(range(rows), [str(r - rows // 2) for r in range(rows)])
+    ax.set_xlabel("column offset")
+    ax.set_ylabel("row offset")
+    if title is not None:
+        ax.set_title(title)
+    return ax
