@@ -25,6 +25,7 @@ from dlcv.shapes import (
     analyze,
     dense_equivalent,
     impulse_response,
+    input_gradient,
     run_stack,
 )
 
@@ -185,6 +186,36 @@ def test_random_weights_give_a_signed_response_inside_the_receptive_field():
     assert rows.min() >= 5 and rows.max() <= 9 and cols.min() >= 5 and cols.max() <= 9
 
 
+linear_stacks = st.lists(convs | st.builds(Pool, kernel_size=st.integers(1, 3),
+                                             stride=st.none() | st.integers(1, 2),
+                                             padding=st.integers(0, 1), mode=st.just("avg")),
+                         min_size=1, max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 2), st.integers(4, 12), linear_stacks, st.sampled_from(["ones", "random"]))
+def test_backpropagated_gradient_equals_impulse_response_for_linear_stacks(c, n, layers, weights):
+    report = analyze((c, n, n), layers)
+    assume(report.ok)
+    _, oh, ow = report.output_shape
+    pixel = (oh - 1, 0)
+    x = np.random.default_rng(1).random((c, n, n))  # linear: the input does not matter
+    grad = input_gradient(x, layers, out_pixel=pixel, weights=weights, rng=3)
+    # impulse_response puts its impulse in every channel: by linearity, the channel sum.
+    response = impulse_response((c, n, n), layers, out_pixel=pixel, weights=weights, rng=3)
+    np.testing.assert_allclose(grad.sum(axis=0), response, atol=1e-9)
+
+
+def test_max_pool_gradient_reaches_part_of_the_receptive_field():
+    layers = [Conv(2, 3), Pool(2), Conv(2, 3), Pool(2)]
+    x = np.random.default_rng(0).random((1, 30, 30))
+    grad = input_gradient(x, layers)[0]
+    rf = impulse_response((1, 30, 30), layers) > 0
+    assert np.count_nonzero(grad) > 0
+    assert not (grad != 0)[~rf].any()  # only inside the receptive field ...
+    assert np.count_nonzero(grad) < np.count_nonzero(rf)  # ... and only the winners' paths
+
+
 def test_published_figures():
     # LeCun et al. (1998): C1 has 156 trainable parameters and 122,304 connections
     # (multiply-adds plus one bias per output); C5 has 48,120 trainable connections.
@@ -285,6 +316,9 @@ def test_dense_equivalent_counts_real_matrix_sizes():
     (lambda: run_stack(np.zeros((1, 8, 8)), [Conv(1)]), ValueError, r"shape \(N, C, H, W\)"),
     (lambda: run_stack(np.zeros((1, 1, 8, 8)), [Conv(1)], weights="he"), ValueError, "weights must be"),
     (lambda: impulse_response((1, 4, 4), [Conv(1, 5)]), ValueError, "cannot run on"),
+    (lambda: input_gradient(np.zeros((1, 4, 4)), [Conv(1, 5)]), ValueError, "cannot run on"),
+    (lambda: input_gradient(np.zeros((4, 4)), [Conv(1, 3)]), ValueError, r"shape \(C, H, W\)"),
+    (lambda: input_gradient(np.zeros((1, 8, 8)), [Conv(1, 3)], (0, 6)), ValueError, "outside"),
     (lambda: impulse_response((1, 8, 8), [Conv(1, 3)], out_pixel=(6, 0)), ValueError, "outside the output"),
 ])
 def test_misuse_raises_clear_errors(call, error, match):

@@ -49,7 +49,9 @@ __all__ = [
     "StackReport",
     "analyze",
     "dense_equivalent",
+    "draw_weights",
     "impulse_response",
+    "input_gradient",
     "run_stack",
 ]
 
@@ -489,7 +491,41 @@ PRESETS: dict[str, tuple[tuple[int, int, int], tuple[Conv | Pool, ...]]] = {
 # Running a stack for real (measurements, not formulas)
 # ---------------------------------------------------------------------------
 
-def run_stack(x, layers, weights: str = "ones", rng=None) -> np.ndarray:
+def draw_weights(input_channels: int, layers, weights: str = "ones", rng=None) -> list:
+    """Conv weights for a stack: all ones, or standard normal drawn in layer order.
+
+    Parameters
+    ----------
+    input_channels : int
+        Channels C of the stack's input.
+    layers : sequence of Conv and Pool
+    weights : {"ones", "random"}
+        Every weight 1 (so nothing cancels: a value is non-zero exactly where some
+        input reached it), or standard-normal weights from ``rng``.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator for ``"random"``; the same seed gives the same weights.
+
+    Returns
+    -------
+    list
+        One entry per layer: the ``(F, C, kh, kw)`` weight array of a conv layer,
+        None for a pooling layer.
+    """
+    if weights not in ("ones", "random"):
+        raise ValueError(f"weights must be 'ones' or 'random', got {weights!r}")
+    generator = np.random.default_rng(rng)
+    arrays, channels = [], input_channels
+    for layer in _check_layers(layers):
+        if layer.kind == "conv":
+            shape = (layer.out_channels, channels, *layer.kernel_size)
+            arrays.append(np.ones(shape) if weights == "ones" else generator.standard_normal(shape))
+            channels = layer.out_channels
+        else:
+            arrays.append(None)
+    return arrays
+
+
+def run_stack(x, layers, weights="ones", rng=None) -> np.ndarray:
     """Run a stack on a batch with :func:`dlcv.conv.conv2d` and :mod:`dlcv.pool`.
 
     Parameters
@@ -497,11 +533,9 @@ def run_stack(x, layers, weights: str = "ones", rng=None) -> np.ndarray:
     x : ndarray, shape (N, C, H, W)
         Input batch.
     layers : sequence of Conv and Pool
-        The stack; no activation functions are inserted.
-    weights : {"ones", "random"}
-        Every conv weight 1 and bias 0 (so nothing cancels: a value is non-zero
-        exactly where some input reached it), or standard-normal weights and zero
-        bias drawn from ``rng``.
+        The stack; no activation functions are inserted; conv biases are zero.
+    weights : {"ones", "random"} or list
+        Passed to :func:`draw_weights` with ``rng``, or the list it returns.
     rng : int or numpy.random.Generator, optional
         Seed or generator for ``weights="random"``.
 
@@ -513,18 +547,14 @@ def run_stack(x, layers, weights: str = "ones", rng=None) -> np.ndarray:
     from dlcv.conv import conv2d
     from dlcv.pool import avg_pool2d, max_pool2d
 
-    if weights not in ("ones", "random"):
-        raise ValueError(f"weights must be 'ones' or 'random', got {weights!r}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 4:
         raise ValueError(f"x must have shape (N, C, H, W), got shape {x.shape}")
-    generator = np.random.default_rng(rng)
-    for layer in _check_layers(layers):
+    layers = _check_layers(layers)
+    arrays = draw_weights(x.shape[1], layers, weights, rng) if isinstance(weights, str) else weights
+    for layer, w in zip(layers, arrays, strict=True):
         if layer.kind == "conv":
-            shape = (layer.out_channels, x.shape[1], *layer.kernel_size)
-            w = np.ones(shape) if weights == "ones" else generator.standard_normal(shape)
-            b = np.zeros(layer.out_channels) if layer.bias else None
-            x = conv2d(x, w, b, stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+            x = conv2d(x, w, stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
         else:
             pool = max_pool2d if layer.mode == "max" else avg_pool2d
             x = pool(x, layer.kernel_size, stride=layer.stride, padding=layer.padding)
@@ -571,12 +601,79 @@ def impulse_response(input_shape, layers, out_pixel=None, weights: str = "ones",
     i, j = _pair(tuple(out_pixel), "out_pixel", 0)
     if i >= oh or j >= ow:
         raise ValueError(f"out_pixel {out_pixel} is outside the output of shape ({oh}, {ow})")
-    seed = np.random.default_rng(rng).integers(2**63) if weights == "random" else None
+    arrays = draw_weights(c, layers, weights, rng)
     response = np.empty(h * w)
     for first in range(0, h * w, batch):
         index = np.arange(first, min(first + batch, h * w))
         x = np.zeros((index.size, c, h * w))
         x[np.arange(index.size), :, index] = 1.0
-        out = run_stack(x.reshape(index.size, c, h, w), layers, weights=weights, rng=seed)
+        out = run_stack(x.reshape(index.size, c, h, w), layers, weights=arrays)
         response[index] = out[:, :, i, j].sum(axis=1)
     return response.reshape(h, w)
+
+
+def input_gradient(x, layers, out_pixel=None, weights: str = "ones", rng=None) -> np.ndarray:
+    """Back-propagate from one output pixel to the input through the real layers.
+
+    The stack is run forward on ``x`` (as :func:`run_stack` does), then the gradient
+    of that output pixel, summed over output channels, is carried back with
+    :func:`dlcv.conv.conv2d_backward` and the pooling backward passes. This is how
+    Luo et al. (2016) measure the *effective* receptive field. For conv and average
+    pooling layers the result does not depend on ``x`` and equals
+    :func:`impulse_response`; max pooling sends the gradient only through the pixel
+    that won each window, so it reaches a data-dependent part of the receptive field.
+
+    Parameters
+    ----------
+    x : ndarray, shape (C, H, W)
+        One input image.
+    layers : sequence of Conv and Pool
+    out_pixel : (int, int), optional
+        Row and column of the output pixel; default the centre of the output.
+    weights, rng
+        As in :func:`run_stack`.
+
+    Returns
+    -------
+    ndarray, shape (C, H, W)
+        d(sum over channels of output[:, i, j]) / dx.
+    """
+    from dlcv.conv import conv2d, conv2d_backward
+    from dlcv.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (C, H, W), got shape {x.shape}")
+    layers = _check_layers(layers)
+    report = analyze(x.shape, layers)
+    if not report.ok:
+        raise ValueError(f"the stack cannot run on {x.shape}: " + "; ".join(report.problems))
+    tape, h = [], x[None]
+    for layer, w in zip(layers, draw_weights(x.shape[0], layers, weights, rng), strict=True):
+        if layer.kind == "conv":  # forward, keeping what each backward pass needs
+            tape.append((layer, h, w))
+            h = conv2d(h, w, stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
+        elif layer.mode == "max":
+            out, indices = max_pool2d(h, layer.kernel_size, layer.stride, layer.padding,
+                                      return_indices=True)
+            tape.append((layer, h, indices))
+            h = out
+        else:
+            tape.append((layer, h, None))
+            h = avg_pool2d(h, layer.kernel_size, layer.stride, layer.padding)
+    _, oh, ow = report.output_shape
+    i, j = _pair(tuple((oh // 2, ow // 2) if out_pixel is None else out_pixel), "out_pixel", 0)
+    if i >= oh or j >= ow:
+        raise ValueError(f"out_pixel {(i, j)} is outside the output of shape ({oh}, {ow})")
+    grad = np.zeros_like(h)
+    grad[0, :, i, j] = 1.0
+    for layer, h_in, extra in reversed(tape):
+        if layer.kind == "conv":
+            grad = conv2d_backward(grad, h_in, extra, stride=layer.stride, padding=layer.padding,
+                                   dilation=layer.dilation)[0]
+        elif layer.mode == "max":
+            grad = max_pool2d_backward(grad, extra, h_in.shape)
+        else:
+            grad = avg_pool2d_backward(grad, h_in.shape, layer.kernel_size, layer.stride,
+                                       layer.padding)
+    return grad[0]
