@@ -336,3 +336,22 @@ def test_table_text():
     text = analyze((1, 28, 28), [Conv(8, 5, stride=2)]).table()
     assert "8×12×12" in text and "208" in text and "⚠ layer 1: (H - F + 2P)/S + 1" in text
     assert str(analyze((1, 28, 28), [Conv(8, 5, stride=2)])) == text
+
+
+def test_receptive_field_plot_draws_the_report():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlcv.plot import plot_receptive_fields
+
+    report = analyze(*PRESETS["LeNet-5 (C1-C5)"])
+    ax = plot_receptive_fields(report, title="LeNet-5")
+    rf_line, size_line = ax.get_lines()
+    assert list(rf_line.get_ydata()) == [1, 5, 6, 14, 16, 32]
+    assert list(size_line.get_ydata()) == [32, 28, 14, 10, 5, 1]
+    assert ax.get_title() == "LeNet-5" and ax.get_xlabel() == "layer"
+    broken = analyze((1, 12, 12), [Conv(1, 5), Conv(1, 9), Pool(2)])  # layer 2 is empty
+    assert len(plot_receptive_fields(broken).get_lines()[0].get_ydata()) == 2
+    plt.close("all")

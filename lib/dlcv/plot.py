@@ -336,3 +336,48 @@ def show_kernel(kernel, ax: Axes | None = None, title: str | None = None, decima
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def plot_receptive_fields(report, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Receptive-field size and output size, layer by layer, of a :func:`dlcv.shapes.analyze` report.
+
+    Parameters
+    ----------
+    report : dlcv.shapes.StackReport
+        The analysed stack (layers without an output are left out of the lines).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made if omitted.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Two lines over the layer index (0 = the input), on a base-2 logarithmic axis:
+        the receptive field's height (circles) and the output's height (squares), both
+        in input pixels / output pixels; each tick is labelled with the layer.
+    """
+    layers = [r for r in report.layers if r.ok]
+    if len(layers) != len(report.layers):
+        layers = layers[: next(i for i, r in enumerate(report.layers) if not r.ok)]
+    index = np.arange(len(layers) + 1)
+    rf = [1] + [r.rf[0] for r in layers]
+    size = [report.input_shape[1]] + [r.out_shape[1] for r in layers]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5.0, 0.45 * len(index) + 2.5), 3.6), layout="constrained")
+    ax.plot(index, rf, marker="o", color="C0", label="receptive field (input pixels)")
+    ax.plot(index, size, marker="s", color="C1", linestyle="--", label="output height (pixels)")
+    ax.set_yscale("log", base=2)
+    ax.yaxis.set_major_formatter(mpl.ticker.ScalarFormatter())
+    ax.set_xticks(index, ["input"] + [f"{r.index} {r.layer.describe().split(',')[0]}" for r in layers],
+                  rotation=60, ha="right", fontsize=8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("pixels (log scale)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+__all__.append("plot_receptive_fields")
