@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
+    "MAX_PIXELS",
     "SAMPLE_NAMES",
     "DataSplit",
     "Faces",
