@@ -206,6 +206,18 @@ def test_good_upload_is_used_in_grey(editor):
     assert editor.image_array.shape == (303, 384)
     editor.image_choice.value = "upload"
     assert editor.image_array.shape == (40, 60)
+    first_png = editor.input_png
+    _upload(editor, _png(255 - rgb), name="mine.png")  # same name, new picture
+    np.testing.assert_allclose(editor.image_array, load_image(_png(255 - rgb), grey=True))
+    assert editor.input_png != first_png
+
+
+def test_input_picture_is_redrawn_only_when_the_window_moves(editor):
+    first = editor.input_png
+    editor.cells[0][0].value = 2.0  # a new weight: same window
+    assert editor.input_png == first
+    editor.col.value = 10  # the window moves
+    assert editor.input_png != first
 
 
 def test_large_upload_is_shrunk_to_512(editor):

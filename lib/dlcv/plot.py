@@ -19,6 +19,7 @@ DisplayRange(cmap='RdBu_r', vmin=-3.0, vmax=3.0, signed=True)
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Sequence
@@ -127,10 +128,18 @@ def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
     if a.ndim == 3:
         return (np.clip(a[..., :3], 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     rng = display_range(a) if rng is None else rng
-    lut = mpl.colormaps[rng.cmap](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
-    scaled = (a - rng.vmin) / (rng.vmax - rng.vmin)
-    index = np.clip(np.nan_to_num(scaled, nan=0.0) * 255 + 0.5, 0, 255).astype(np.uint8)
-    return lut[index]
+    scaled = (a - rng.vmin) * (255.0 / (rng.vmax - rng.vmin)) + 0.5
+    scaled[np.isnan(scaled)] = 0.0
+    index = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
+    return _lut(rng.cmap)[index]
+
+
+@functools.lru_cache(maxsize=16)
+def _lut(cmap: str) -> np.ndarray:
+    """256 RGB colours of a Matplotlib colour map, shape (256, 3) uint8, read-only."""
+    lut = mpl.colormaps[cmap](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
+    lut.setflags(write=False)
+    return lut
 
 
 def to_png(rgb, max_size: int | None = None) -> bytes:
@@ -381,3 +390,152 @@ def plot_receptive_fields(report, ax: Axes | None = None, title: str | None = No
 
 
 __all__.append("plot_receptive_fields")
+
+
+# ---------------------------------------------------------------------------
+# Pooling and receptive fields (chapter 04)
+# ---------------------------------------------------------------------------
+
+# Okabe-Ito colours (without its yellow, too pale on white): distinguishable with every
+# common colour-vision deficiency.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")
+
+
+def show_pooling(x, kernel_size: int, stride: int | None = None, padding: int = 0, mode: str = "max",
+                 axes: Sequence[Axes] | None = None, decimals: int = 0) -> tuple[Axes, Axes]:
+    """Draw a small 2-D array, its pooling windows and the pooled result, values written in.
+
+    Each window is outlined in its own colour on the input (left) and the output cell it
+    produces carries the same colour (right). With ``mode="max"`` the winning input cell
+    of each window is written in bold. Padding cells are hatched.
+
+    Parameters
+    ----------
+    x : array_like, shape (H, W)
+        A small array (up to about 12 x 12, so the numbers stay readable).
+    kernel_size, stride, padding : int
+        As in :func:`dlcv.pool.max_pool2d` (stride defaults to ``kernel_size``).
+    mode : {"max", "avg"}
+    axes : pair of matplotlib Axes, optional
+        Where to draw the input and the output; a new figure is made if omitted.
+    decimals : int
+        Decimals of the written values (the average may need 1 or 2).
+
+    Returns
+    -------
+    (Axes, Axes)
+        The input and output axes.
+    """
+    from dlcv.pool import avg_pool2d, max_pool2d
+
+    a = _as_image_array(x, "x")
+    if a.ndim != 2:
+        raise ValueError(f"x must be 2-D (H, W), got shape {a.shape}")
+    if mode not in ("max", "avg"):
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    stride = kernel_size if stride is None else stride
+    if mode == "max":
+        out, where = max_pool2d(a, kernel_size, stride, padding, return_indices=True)
+    else:
+        out, where = avg_pool2d(a, kernel_size, stride, padding), None
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(2.0 + 0.45 * (a.shape[1] + out.shape[1] + 2 * padding),
+                                              1.2 + 0.45 * (a.shape[0] + 2 * padding)),
+                               layout="constrained", width_ratios=[a.shape[1] + 2 * padding, out.shape[1]])
+    ax_in, ax_out = axes
+    rng = display_range(a, signed=False, vmin=min(0.0, float(a.min())))
+    _value_grid(ax_in, a, rng, decimals, bold=None if where is None else where.ravel())
+    for i, j in np.ndindex(*out.shape):
+        colour = OKABE_ITO[(i * out.shape[1] + j) % len(OKABE_ITO)]
+        inset = 0.06 * (1 + (i + j) % 2) if stride < kernel_size else 0.06
+        top, left = i * stride - padding - 0.5 + inset, j * stride - padding - 0.5 + inset
+        ax_in.add_patch(mpl.patches.Rectangle((left, top), kernel_size - 2 * inset, kernel_size - 2 * inset,
+                                              fill=False, edgecolor=colour, linewidth=2.5))
+    if padding:
+        h, w = a.shape
+        outer = mpl.patches.Rectangle((-padding - 0.5, -padding - 0.5), w + 2 * padding, h + 2 * padding,
+                                      fill=False, hatch="//", edgecolor="0.6", linewidth=0, zorder=0)
+        ax_in.add_patch(outer)
+        ax_in.set_xlim(-padding - 0.5, w + padding - 0.5)
+        ax_in.set_ylim(h + padding - 0.5, -padding - 0.5)
+    _value_grid(ax_out, out, rng, decimals if mode == "max" else max(decimals, 2))
+    for i, j in np.ndindex(*out.shape):
+        colour = OKABE_ITO[(i * out.shape[1] + j) % len(OKABE_ITO)]
+        ax_out.add_patch(mpl.patches.Rectangle((j - 0.44, i - 0.44), 0.88, 0.88, fill=False,
+                                               edgecolor=colour, linewidth=2.5))
+    name = "max" if mode == "max" else "average"
+    ax_in.set_title(f"input {a.shape[0]}×{a.shape[1]}" + (f", padding {padding}" if padding else ""))
+    ax_out.set_title(f"{name} pool {kernel_size}×{kernel_size}, stride {stride}\n"
+                     f"→ {out.shape[0]}×{out.shape[1]}")
+    return ax_in, ax_out
+
+
+def _value_grid(ax: Axes, a: np.ndarray, rng: DisplayRange, decimals: int, bold=None) -> None:
+    """Grey cells with their values written in (bold at the flat indices in ``bold``)."""
+    # light greys only (the lowest value maps to 55 % grey), so black numbers stay readable
+    ax.imshow(a, cmap=rng.cmap, vmin=rng.vmin - 1.2 * (rng.vmax - rng.vmin), vmax=rng.vmax,
+              interpolation="nearest")
+    winners = set() if bold is None else {int(b) for b in bold}
+    for (r, c), value in np.ndenumerate(a):
+        ax.text(c, r, f"{value:.{decimals}f}", ha="center", va="center", fontsize=9,
+                fontweight="bold" if r * a.shape[1] + c in winners else "normal")
+    ax.set_xticks(range(a.shape[1]))
+    ax.set_yticks(range(a.shape[0]))
+    ax.tick_params(length=0, labelsize=7)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+
+
+def show_receptive_fields(image, report, point, ax: Axes | None = None, layers: Sequence[int] | None = None,
+                          title: str | None = None) -> Axes:
+    """Draw nested squares: the receptive field, on the input, of one unit in each layer.
+
+    For each chosen layer the unit whose receptive field is centred nearest to ``point``
+    is picked, and its receptive field (``start + index * jump`` to ``+ rf - 1`` along each
+    axis, see :func:`dlcv.shapes.analyze`) is outlined on the image. Parts beyond the
+    image border (where the network sees padding) are clipped.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 3)
+        The input the stack was analysed for.
+    report : dlcv.shapes.StackReport
+        ``analyze((C, H, W), layers)`` for this image's size.
+    point : (float, float)
+        (row, column) around which the squares are centred.
+    ax : matplotlib.axes.Axes, optional
+    layers : sequence of int, optional
+        Layer numbers (1-based, as in the report's table) to draw; default every layer.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With a legend giving each layer and its receptive field size.
+    """
+    a = _as_image_array(image)
+    if tuple(report.input_shape[1:]) != a.shape[:2]:
+        raise ValueError(f"the report is for inputs of {report.input_shape[1:]}, but the image has "
+                         f"shape {a.shape[:2]}")
+    chosen = [r for r in report.layers if r.ok and (layers is None or r.index in layers)]
+    if not chosen:
+        raise ValueError("no layer to draw: every chosen layer lacks an output")
+    ax = show_image(a, ax=ax, title=title)
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(chosen)))
+    for colour, r in zip(colours, chosen, strict=True):
+        corner = []
+        for axis in (0, 1):
+            n_out = r.out_shape[1 + axis]
+            centre0 = r.start[axis] + (r.rf[axis] - 1) / 2
+            unit = int(np.clip(np.round((point[axis] - centre0) / r.jump[axis]), 0, n_out - 1))
+            corner.append(r.start[axis] + unit * r.jump[axis])
+        ax.add_patch(mpl.patches.Rectangle((corner[1] - 0.5, corner[0] - 0.5), r.rf[1], r.rf[0], fill=False,
+                                           edgecolor=colour, linewidth=2,
+                                           label=f"{r.index}: {r.layer.describe().split(',')[0]} — "
+                                                 f"{r.rf[0]}×{r.rf[1]}"))
+    ax.plot(point[1], point[0], marker="+", color=OKABE_ITO[4], markersize=10, mew=2)
+    ax.set_xlim(-0.5, a.shape[1] - 0.5)
+    ax.set_ylim(a.shape[0] - 0.5, -0.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title="layer: receptive field",
+              title_fontsize=8, frameon=False)
+    return ax

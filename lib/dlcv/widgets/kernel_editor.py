@@ -64,26 +64,37 @@ def _resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     return kernel[m:m + size, m:m + size].copy()
 
 
-def _fit(rgb: np.ndarray, size: int) -> Image.Image:
-    """Scale an RGB array so its longer side is ``size`` (area average down, nearest up)."""
-    img = Image.fromarray(rgb)
+def _fit(values: np.ndarray, size: int) -> np.ndarray:
+    """Scale a 2-D array so its longer side is ``size`` (area average down, nearest up).
+
+    Shrinking the values before colouring them keeps a widget update fast: only
+    ``size`` x ``size`` pixels are coloured and encoded, whatever the image size.
+    """
+    img = Image.fromarray(np.asarray(values, dtype=np.float32), mode="F")
     scale = size / max(img.size)
     if scale != 1:
         new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
         method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
         img = img.resize(new, method)
-    return img
+    return np.asarray(img)
+
+
+def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int) -> Image.Image:
+    """The display image of ``values``: grey ("L") or colour ("RGB") Pillow image."""
+    rgb = plot.colorize(_fit(values, size), rng)
+    return Image.fromarray(rgb if rng.signed else np.ascontiguousarray(rgb[..., 0]))
 
 
 def _mark(img: Image.Image, top: float, left: float, height: float, width: float, scale: float) -> bytes:
     """Draw a black-and-white box (visible on any colour map) and return PNG bytes."""
     img = img.copy()
     draw = ImageDraw.Draw(img)
+    black, white = (0, 255) if img.mode == "L" else ((0, 0, 0), (255, 255, 255))
     cy, cx = (top + height / 2) * scale, (left + width / 2) * scale
     half_h, half_w = max(height * scale / 2, 4), max(width * scale / 2, 4)
     box = [cx - half_w, cy - half_h, cx + half_w, cy + half_h]
-    draw.rectangle([box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1], outline=(0, 0, 0), width=1)
-    draw.rectangle(box, outline=(255, 255, 255), width=1)
+    draw.rectangle([box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1], outline=black, width=1)
+    draw.rectangle(box, outline=white, width=1)
     return plot.to_png(np.asarray(img))
 
 
@@ -150,6 +161,9 @@ class KernelEditor(widgets.VBox):
                  stride: int = 1, display_size: int = 256):
         self._syncing = 0
         self._images: dict[str, np.ndarray] = {}
+        self._pictures: dict[str, Image.Image] = {}
+        self._input_key = None
+        self._uploads = 0  # counts accepted uploads, so a new upload is redrawn
         self._upload_name = ""
         self._display_size = int(display_size)
         self.output_array = None
@@ -277,6 +291,14 @@ class KernelEditor(widgets.VBox):
             self.preset.value = CUSTOM
         self.kernel_info.value = f"<small>{html.escape(note)}</small>"
 
+    def _input_picture(self) -> Image.Image:
+        """The grey display image of the current input (made once per image)."""
+        key = self.image_choice.value
+        if key not in self._pictures:
+            grey = plot.DisplayRange(plot.GREY_CMAP, 0.0, 1.0, False)
+            self._pictures[key] = _picture(self.image_array, grey, self._display_size)
+        return self._pictures[key]
+
     def _select_image(self, name: str):
         if name not in self._images:
             self._images[name] = sample_image(name, grey=True)
@@ -340,6 +362,8 @@ class KernelEditor(widgets.VBox):
             self._show_error(f"Could not use {name!r}: {exc}. The previous image is kept.", keep_output=True)
             return
         self._images[UPLOAD] = image
+        self._pictures.pop(UPLOAD, None)
+        self._uploads += 1
         self._upload_name = name
         with self._quiet():
             self.image_choice.options = [*((n, n) for n in SAMPLE_IMAGES), (f"yours: {name}", UPLOAD)]
@@ -367,9 +391,8 @@ class KernelEditor(widgets.VBox):
         self.output_array = out
         rng = plot.display_range(out)
         self.display_range = rng
-        self._input_base = _fit(plot.colorize(image, plot.display_range(image, vmin=0, vmax=1)),
-                                self._display_size)
-        self._output_base = _fit(plot.colorize(out, rng), self._display_size)
+        self._input_base = self._input_picture()
+        self._output_base = _picture(out, rng, self._display_size)
         source = f"yours: {self._upload_name}" if self.image_choice.value == UPLOAD else self.image_choice.value
         self.input_caption.value = (f"<b>Input</b> {html.escape(source)}, {image.shape[0]} x "
                                     f"{image.shape[1]} (grey)")
@@ -399,11 +422,14 @@ class KernelEditor(widgets.VBox):
         self.readout = {"row": r, "col": c, "top": top, "left": left, "patch": patch,
                         "kernel": kernel, "products": products, "sum": total, "output": value,
                         "agree": agree}
-        scale_in = self._input_base.width / image.shape[1]
+        input_key = (self.image_choice.value, self._uploads, top, left, k)
+        if input_key != self._input_key:  # editing a weight does not move the window
+            scale_in = self._input_base.width / image.shape[1]
+            self.input_png = _mark(self._input_base, top, left, k, k, scale_in)
+            self.input_view.value, self._input_key = self.input_png, input_key
         scale_out = self._output_base.width / out.shape[1]
-        self.input_png = _mark(self._input_base, top, left, k, k, scale_in)
         self.output_png = _mark(self._output_base, r, c, 1, 1, scale_out)
-        self.input_view.value, self.output_view.value = self.input_png, self.output_png
+        self.output_view.value = self.output_png
         self.arithmetic.value = self._arithmetic_html(outside)
 
     def _arithmetic_html(self, outside: np.ndarray) -> str:

@@ -1,0 +1,193 @@
+"""Time one update of each course widget, computation plus drawing, on a 512x512 photo.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_widgets.py                # every case
+    .venv/bin/python benchmarks/bench_widgets.py -k kernel      # cases whose name contains "kernel"
+    .venv/bin/python benchmarks/bench_widgets.py --repeats 50
+
+A widget feels live when an update takes under :data:`BUDGET_MS` (150 ms). Each
+:class:`Case` builds its widget once and returns a list of *actions*; every action
+sets a control's ``.value`` the way a learner does, so the widget's own callback runs
+(computation, colouring, PNG encoding, captions). The actions are cycled so that every
+call really changes something, and each call is timed with ``time.perf_counter``.
+The table reports the median and the 90th percentile over ``--repeats`` calls.
+
+A case may also name a *reference*: the bare computation (for example
+``scipy.ndimage.correlate`` on the same image), timed in the same process, side by side,
+so the ratio shows what the widget adds on top of the arithmetic.
+
+To add a widget, append a :class:`Case` to :data:`CASES` (one per kind of update).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+BUDGET_MS = 150.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One kind of widget update to time.
+
+    Attributes
+    ----------
+    name : str
+        Shown in the table, e.g. ``"kernel editor: edit one weight"``.
+    make : callable
+        ``make() -> list of callables``; builds the widget (not timed) and returns
+        actions, each of which triggers exactly one update.
+    reference : callable, optional
+        ``reference() -> callable``; builds the bare computation the update performs
+        (not timed) and returns it, to be timed side by side.
+    """
+
+    name: str
+    make: Callable[[], list[Callable[[], object]]]
+    reference: Callable[[], Callable[[], object]] | None = None
+
+
+def time_calls(actions: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Milliseconds taken by ``repeats`` calls, cycling through ``actions`` (after one warm-up)."""
+    cycle = itertools.cycle(actions)
+    next(cycle)()  # warm-up: caches, first PNG encoder call
+    times = []
+    for action in itertools.islice(cycle, repeats):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+# ---------------------------------------------------------------- kernel editor (chapter 02)
+def _kernel_editor(**kwargs):
+    from dlcv.widgets.kernel_editor import KernelEditor
+
+    editor = KernelEditor(image="camera", **kwargs)
+    assert editor.image_array.shape == (512, 512), editor.image_array.shape
+    return editor
+
+
+def _checked(editor, action):
+    """Wrap an action so a silently failing update cannot pass for a fast one."""
+
+    def run():
+        action()
+        if editor.message:
+            raise RuntimeError(f"the widget reported an error: {editor.message}")
+
+    return run
+
+
+def _editor_edit_weight():
+    editor = _kernel_editor(preset="sobel_x", padding="same")
+    cell = editor.cells[1][1]
+    return [_checked(editor, lambda v=v: setattr(cell, "value", v)) for v in (0.5, -0.5)]
+
+
+def _editor_switch_preset():
+    editor = _kernel_editor(preset="sobel_x", padding="same")
+    return [_checked(editor, lambda p=p: setattr(editor.preset, "value", p))
+            for p in ("gaussian_5x5", "sobel_x")]
+
+
+def _editor_padding_stride():
+    editor = _kernel_editor(preset="laplacian_4", padding="same")
+    steps = [(editor.padding, "valid"), (editor.stride, 2), (editor.padding, "full"),
+             (editor.stride, 1), (editor.padding, "same")]  # one control per action
+    return [_checked(editor, lambda c=c, v=v: setattr(c, "value", v)) for c, v in steps]
+
+
+def _editor_pick_pixel():
+    editor = _kernel_editor(preset="sobel_x", padding="same")
+    return [_checked(editor, lambda r=r: setattr(editor.row, "value", r)) for r in (100, 300)]
+
+
+def _scipy_correlate(kernel_name):
+    def build():
+        import scipy.ndimage as ndi
+
+        from dlcv import kernels
+        from dlcv.data import sample_image
+
+        image, kernel = sample_image("camera", grey=True), kernels.get(kernel_name)
+        return lambda: ndi.correlate(image, kernel, mode="constant")
+
+    return build
+
+
+def _dlcv_correlate(kernel_name):
+    def build():
+        from dlcv import correlate2d, kernels
+        from dlcv.data import sample_image
+
+        image, kernel = sample_image("camera", grey=True), kernels.get(kernel_name)
+        return lambda: correlate2d(image, kernel, padding="same")
+
+    return build
+
+
+CASES: list[Case] = [
+    Case("kernel editor: edit one weight (3x3, same)", _editor_edit_weight, _scipy_correlate("sobel_x")),
+    Case("kernel editor: edit one weight, ref. dlcv.correlate2d", _editor_edit_weight, _dlcv_correlate("sobel_x")),
+    Case("kernel editor: switch preset (3x3 <-> 5x5)", _editor_switch_preset, _scipy_correlate("gaussian_5x5")),
+    Case("kernel editor: change padding or stride", _editor_padding_stride),
+    Case("kernel editor: pick an output pixel", _editor_pick_pixel),
+]
+
+
+# ---------------------------------------------------------------- running
+def run(cases: list[Case], repeats: int = 30) -> list[dict]:
+    """Time every case; return one row per case (milliseconds)."""
+    rows = []
+    for case in cases:
+        times = time_calls(case.make(), repeats)
+        row = {
+            "name": case.name,
+            "median_ms": statistics.median(times),
+            "p90_ms": float(np.percentile(times, 90)),
+            "reference_ms": None,
+        }
+        if case.reference is not None:
+            reference = case.reference()
+            row["reference_ms"] = statistics.median(time_calls([reference], repeats))
+        rows.append(row)
+    return rows
+
+
+def report(rows: list[dict]) -> str:
+    """A plain-text table of the rows returned by :func:`run`."""
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"{'case':<{width}}  median ms  p90 ms  reference ms  widget/ref  < {BUDGET_MS:.0f} ms?"]
+    for r in rows:
+        ref = r["reference_ms"]
+        ref_text = f"{ref:12.1f}  {r['median_ms'] / ref:10.1f}" if ref else f"{'-':>12}  {'-':>10}"
+        ok = "yes" if r["median_ms"] < BUDGET_MS else "NO"
+        lines.append(f"{r['name']:<{width}}  {r['median_ms']:9.1f}  {r['p90_ms']:6.1f}  {ref_text}  {ok:>10}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed calls per case (default 30)")
+    parser.add_argument("-k", dest="keyword", default="", help="only cases whose name contains this")
+    args = parser.parse_args(argv)
+    cases = [c for c in CASES if args.keyword.lower() in c.name.lower()]
+    if not cases:
+        print(f"no case matches {args.keyword!r}; cases: {', '.join(c.name for c in CASES)}")
+        return 1
+    print(report(run(cases, args.repeats)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
