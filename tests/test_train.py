@@ -1,0 +1,267 @@
+"""dlcv.train: learning, determinism, optimizer formulas, save/load and every error."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from dlcv.train import (
+    SGD, Adam, Sequential, TrainingDivergedError, evaluate, fit, lenet, load, predict,
+    predict_proba, save,
+)
+
+
+def _blobs(n=300, seed=0):
+    """Three well separated Gaussian blobs in 2-D."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
+    y = rng.integers(0, 3, size=n)
+    x = (centres[y] + rng.normal(size=(n, 2))).astype(np.float32)
+    return x, y
+
+
+def _mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    return Sequential([Dense(2, 16, rng=rng), ReLU(), Dropout(0.1, rng=rng), Dense(16, 3, rng=rng)])
+
+
+def _tiny_cnn(seed=0):
+    rng = np.random.default_rng(seed)
+    return Sequential([Conv2D(1, 4, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2), Flatten(),
+                       Dense(4 * 4 * 4, 2, rng=rng)])
+
+
+def _bars(n=60, seed=0):
+    """8x8 images with a vertical (label 0) or horizontal (label 1) bar."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, size=n)
+    x = rng.random((n, 1, 8, 8), dtype=np.float32) * 0.3
+    pos = rng.integers(1, 7, size=n)
+    for i in range(n):
+        if y[i] == 0:
+            x[i, 0, :, pos[i]] += 1
+        else:
+            x[i, 0, pos[i], :] += 1
+    return x, y
+
+
+def test_fit_learns_a_separable_problem_and_records_history():
+    x, y = _blobs()
+    model = _mlp()
+    history = fit(model, x, y, epochs=15, batch_size=32, optimizer=Adam(0.01),
+                  validation=_blobs(100, seed=1), verbose=False)
+    assert history.epochs == 15
+    assert len(history.val_accuracy) == len(history.accuracy) == len(history.seconds) == 15
+    assert history.loss[-1] < history.loss[0]
+    assert history.accuracy[-1] > 0.95
+    assert history.val_accuracy[-1] > 0.95
+    assert evaluate(model, *_blobs(100, seed=1))[1] == pytest.approx(history.val_accuracy[-1])
+    assert not any(layer.training for layer in model.layers)  # left in evaluation mode
+
+
+def test_fit_trains_a_cnn():
+    x, y = _bars()
+    model = _tiny_cnn()
+    history = fit(model, x, y, epochs=10, batch_size=10, optimizer=SGD(0.1, momentum=0.9),
+                  verbose=False)
+    assert history.accuracy[-1] == 1.0
+
+
+def test_same_seed_gives_identical_weights_different_seed_does_not():
+    x, y = _bars()
+
+    def run(seed):
+        model = _tiny_cnn()
+        fit(model, x, y, epochs=2, batch_size=8, optimizer=Adam(0.01), seed=seed, verbose=False)
+        return [p.copy() for _, p, _ in model.parameters()]
+
+    a, b, c = run(0), run(0), run(1)
+    assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
+    assert not all(np.array_equal(p, q) for p, q in zip(a, c, strict=True))
+
+
+def test_verbose_prints_one_rounded_line_per_epoch_and_no_bar_when_asked(capsys):
+    x, y = _blobs(64)
+    fit(_mlp(), x, y, epochs=3, batch_size=16, validation=(x, y), verbose=True, progress=False)
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 3
+    pattern = (r"epoch [123]/3  loss \d+\.\d{3}  accuracy \d+\.\d%  val_loss \d+\.\d{3}  "
+               r"val_accuracy \d+\.\d%")
+    assert all(re.fullmatch(pattern, line) for line in lines), lines
+    assert err == ""
+    fit(_mlp(), x, y, epochs=2, verbose=False)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_progress_bar_goes_to_stderr(capsys):
+    x, y = _blobs(64)
+    fit(_mlp(), x, y, epochs=1, batch_size=16, verbose=False, progress=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "epoch 1/1" in err
+
+
+def test_sgd_step_matches_the_formula():
+    model = Sequential([Dense(2, 2, rng=0, dtype=np.float64)])
+    w0 = model[0].params["weight"].copy()
+    g = np.array([[1.0, -2.0], [0.5, 0.0]])
+    opt = SGD(lr=0.1, momentum=0.9)
+    velocity = np.zeros_like(w0)
+    expected = w0.copy()
+    for _ in range(3):
+        model[0].grads["weight"] = g.copy()
+        model[0].grads["bias"] = np.zeros(2)
+        opt.step(model)
+        velocity = 0.9 * velocity - 0.1 * g
+        expected = expected + velocity
+    np.testing.assert_allclose(model[0].params["weight"], expected, rtol=1e-12)
+
+
+def test_adam_step_matches_the_formula():
+    model = Sequential([Dense(1, 3, rng=0, dtype=np.float64)])
+    w = model[0].params["weight"].copy()
+    opt = Adam(lr=0.01)
+    m = v = np.zeros_like(w)
+    rng = np.random.default_rng(0)
+    for t in range(1, 4):
+        g = rng.normal(size=w.shape)
+        model[0].grads["weight"], model[0].grads["bias"] = g.copy(), np.zeros(3)
+        opt.step(model)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    np.testing.assert_allclose(model[0].params["weight"], w, rtol=1e-10)
+
+
+def test_predict_and_predict_proba_agree():
+    x, y = _blobs(50)
+    model = _mlp()
+    fit(model, x, y, epochs=3, verbose=False)
+    proba = predict_proba(model, x, batch_size=7)
+    assert proba.shape == (50, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(predict(model, x, batch_size=7), proba.argmax(axis=1))
+    loss, acc = evaluate(model, x, y)
+    assert acc == pytest.approx((proba.argmax(axis=1) == y).mean())
+    assert loss == pytest.approx(-np.log(proba[np.arange(50), y]).mean(), rel=1e-4)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    x, y = _bars(20)
+    model = _tiny_cnn()
+    fit(model, x, y, epochs=1, verbose=False)
+    path = save(model, tmp_path / "m.npz", metadata={"accuracy": 0.5, "note": "test"})
+    again = load(path)
+    assert again.get_config() == model.get_config()
+    assert again.metadata == {"accuracy": 0.5, "note": "test"}
+    np.testing.assert_array_equal(predict_proba(again, x), predict_proba(model, x))
+    with np.load(path, allow_pickle=False) as data:  # plain arrays and JSON text, no pickle
+        arch = json.loads(str(data["architecture"]))
+        assert [spec["type"] for spec in arch["layers"]] == [
+            "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
+
+
+def test_save_and_load_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"path must end with \.npz, got 'm\.pkl'"):
+        save(_mlp(), tmp_path / "m.pkl")
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    with pytest.raises(ValueError, match="was not written by dlcv.train.save"):
+        load(tmp_path / "other.npz")
+    np.savez(tmp_path / "old.npz", architecture=np.array(json.dumps({"format": "v0"})))
+    with pytest.raises(ValueError, match="unknown format 'v0'"):
+        load(tmp_path / "old.npz")
+    path = save(_mlp(), tmp_path / "m.npz")
+    with np.load(path) as data:
+        arrays = dict(data)
+    arrays["0.weight"] = np.zeros((3, 3), dtype=np.float32)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=r"parameter 0.weight has shape \(3, 3\), the architecture "
+                                         r"needs \(2, 16\)"):
+        load(tmp_path / "bad.npz")
+
+
+def test_lenet_shapes_and_summary():
+    model = lenet(rng=0)
+    out = model.forward(np.zeros((2, 1, 28, 28), dtype=np.float32))
+    assert out.shape == (2, 10)
+    table = model.summary((1, 28, 28))
+    assert "(16, 7, 7)" in table and f"{model.n_params:,}" in table
+    assert lenet(3, 5, image_size=32).forward(np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 5)
+    with pytest.raises(ValueError, match="image_size must be a positive multiple of 4, got 30"):
+        lenet(image_size=30)
+
+
+# ------------------------------------------------------------------ error messages
+def test_fit_says_which_shapes_do_not_fit():
+    x = np.zeros((10, 1, 28, 28), dtype=np.float32)
+    y = np.zeros(10, dtype=np.int64)
+    model = Sequential([Flatten(), Dense(64, 10, rng=0)])
+    with pytest.raises(ValueError, match=r"x of shape \(10, 1, 28, 28\)\) does not fit the model: "
+                                         r"layer 1 \(Dense\(64->10\)\) cannot take the output of "
+                                         r"layer 0 \(Flatten\(\)\).*got shape \(1, 784\)"):
+        fit(model, x, y, verbose=False)
+    with pytest.raises(ValueError, match=r"expects 1 input channels.*got shape \(1, 3, 8, 8\)"):
+        fit(_tiny_cnn(), np.zeros((4, 3, 8, 8), np.float32), np.zeros(4, np.int64), verbose=False)
+
+
+def test_fit_data_errors():
+    x, y = _blobs(20)
+    model = _mlp()
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] \(the model has 3 outputs\); "
+                                         r"found labels from 0 to 3"):
+        fit(model, x, np.where(y == 2, 3, y), verbose=False)
+    with pytest.raises(ValueError, match=r"found labels from -1 to 2"):
+        fit(model, x, np.where(y == 0, -1, y), verbose=False)
+    with pytest.raises(ValueError, match=r"the dataset is empty \(x has shape \(0, 2\)\)"):
+        fit(model, x[:0], y[:0], verbose=False)
+    with pytest.raises(ValueError, match=r"x has 20 samples \(shape \(20, 2\)\) but y has 19 labels"):
+        fit(model, x, y[:19], verbose=False)
+    with pytest.raises(TypeError, match="y must be a 1-D array of integer class labels"):
+        fit(model, x, y.astype(float), verbose=False)
+    with pytest.raises(TypeError, match="x must be a numeric NumPy array"):
+        fit(model, x.tolist(), y, verbose=False)
+    with pytest.raises(ValueError, match="x contains NaN or infinite values"):
+        fit(model, np.full_like(x, np.nan), y, verbose=False)
+    with pytest.raises(ValueError, match=r"validation data: labels must be in \[0, 2\]"):
+        fit(model, x, y, validation=(x, y + 5), verbose=False)
+    with pytest.raises(TypeError, match=r"validation must be a tuple \(x_val, y_val\)"):
+        fit(model, x, y, validation=[x, y], verbose=False)
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        fit(model, x, y, epochs=0, verbose=False)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 2.5"):
+        fit(model, x, y, batch_size=2.5, verbose=False)
+    with pytest.raises(TypeError, match="optimizer must have a step"):
+        fit(model, x, y, optimizer="adam", verbose=False)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_fit_stops_on_a_nan_loss_and_says_where():
+    x, y = _blobs(64)
+    x = x * 1e3
+    with pytest.raises(TrainingDivergedError, match=r"the loss became (nan|inf) at epoch \d+, "
+                                                    r"batch \d+ of 4: training diverged\. Lower "
+                                                    r"the learning rate \(lr=1e\+06\); try 100000") as info:
+        fit(_mlp(), x, y, epochs=20, batch_size=16, optimizer=SGD(1e6), verbose=False)
+    assert info.value.epoch >= 1 and 1 <= info.value.batch <= 4
+    assert info.value.history.epochs == info.value.epoch - 1
+    assert isinstance(info.value, FloatingPointError)
+
+
+def test_optimizer_and_model_errors():
+    with pytest.raises(ValueError, match=r"lr \(learning rate\) must be positive, got 0"):
+        SGD(0)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1"):
+        SGD(0.1, momentum=1)
+    with pytest.raises(ValueError, match=r"beta2 must be in \[0, 1\), got 1.5"):
+        Adam(beta2=1.5)
+    with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+        Adam(weight_decay=-1)
+    with pytest.raises(ValueError, match="Sequential needs at least one layer"):
+        Sequential([])
+    with pytest.raises(TypeError, match="layer 1 must be a dlcv.layers.Layer, got function"):
+        Sequential([ReLU(), lambda x: x])
+    with pytest.raises(ValueError, match=r"x is empty"):
+        predict(_mlp(), np.zeros((0, 2), np.float32))
