@@ -145,6 +145,51 @@ CASES: list[Case] = [
 ]
 
 
+# ---------------------------------------------------------------- shape calculator (chapter 03)
+def _calculator():
+    """VGG-16's convolutional part on a 3x512x512 input: 18 layer rows, the largest preset."""
+    from dlcv.shapes import PRESETS
+    from dlcv.widgets.shape_calculator import ShapeCalculator
+
+    return ShapeCalculator((3, 512, 512), PRESETS["VGG-16 (conv part)"][1])
+
+
+def _calculator_checked(calc, action):
+    """Wrap an action so that an update that failed (message instead of table) cannot pass."""
+
+    def run():
+        action()
+        if calc.report is None:
+            raise RuntimeError(f"the calculator reported an error: {calc.message.value}")
+
+    return run
+
+
+def _calculator_edit_kernel():
+    calc = _calculator()
+    kernel = calc.rows[0].kernel
+    return [_calculator_checked(calc, lambda v=v: setattr(kernel, "value", v)) for v in (5, 3)]
+
+
+def _calculator_add_remove():
+    calc = _calculator()
+    return [_calculator_checked(calc, calc.add_conv.click),
+            _calculator_checked(calc, lambda: calc.rows[-1].remove.click())]
+
+
+def _bare_analyze():
+    from dlcv.shapes import PRESETS, analyze
+
+    layers = PRESETS["VGG-16 (conv part)"][1]
+    return lambda: analyze((3, 512, 512), layers)
+
+
+CASES += [
+    Case("shape calculator: edit a kernel (VGG-16, 18 rows)", _calculator_edit_kernel, _bare_analyze),
+    Case("shape calculator: add / remove a layer (VGG-16)", _calculator_add_remove, _bare_analyze),
+]
+
+
 # ---------------------------------------------------------------- running
 def run(cases: list[Case], repeats: int = 30) -> list[dict]:
     """Time every case; return one row per case (milliseconds)."""
