@@ -20,6 +20,7 @@ from dlcv.shift import (
     interior_mask,
     invariance_table,
     max_pool,
+    pool_compare,
     pool_shift,
     relative_change,
     shift_image,
@@ -190,8 +191,40 @@ def test_zero_shift_changes_nothing_for_every_pool(pool):
     assert result.valid.all() == (pool != "blur")  # the blur reads zero padding at the border
 
 
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 4), s=st.integers(1, 4),
+       pool=st.sampled_from(["max", "avg", "blur"]))
+@settings(max_examples=60, deadline=None)
+def test_pool_compare_counts_exactly_the_outputs_whose_footprint_is_trusted(seed, k, s, pool):
+    rng = np.random.default_rng(seed)
+    before, after = rng.random((13, 11)), rng.random((13, 11))
+    trusted = rng.random((13, 11)) > 0.15
+    trusted[3:10, 2:9] = True  # a trusted block: some output of every setting here reads only it
+    result = pool_compare(before, after, k, s, pool, trusted)
+    offset, span = (-1, k + 2) if pool == "blur" else (0, k)
+    padded = np.pad(trusted, span, constant_values=False)  # outside the image: not trusted
+    for i, j in np.ndindex(*result.valid.shape):
+        r, c = i * s + offset + span, j * s + offset + span
+        assert result.valid[i, j] == padded[r:r + span, c:c + span].all()
+    change = np.abs(result.shifted - result.reference)[result.valid]
+    assert result.unchanged == np.mean(change == 0) and result.max_change == change.max()
+
+
+def test_pool_compare_of_feature_maps_uses_the_convolution_interior():
+    image, kernel = _image(11, (24, 24)), np.ones((5, 5))
+    before = correlate2d(image, kernel, padding="same")
+    after = correlate2d(shift_image(image, 0, 2, "zero"), kernel, padding="same")
+    trusted = interior_mask(image.shape, kernel.shape, 0, 2)
+    result = pool_compare(before, shift_image(before, 0, 2, "zero"), 2, pool="max", trusted=trusted)
+    exact = pool_compare(before, after, 2, pool="max", trusted=trusted)
+    np.testing.assert_array_equal(exact.shifted[exact.valid], result.shifted[result.valid])
+    with pytest.raises(ValueError, match=r"same shape, got \(24, 24\) and \(3, 24, 24\)"):
+        pool_compare(before, np.zeros((3, 24, 24)), 2)
+    with pytest.raises(ValueError, match=r"trusted must be a boolean mask of shape \(24, 24\)"):
+        pool_compare(before, after, 2, trusted=np.ones((24, 24)))
+
+
 def test_pool_shift_errors():
-    with pytest.raises(ValueError, match=r"the shift \(0, 7\) leaves no pooled output"):
+    with pytest.raises(ValueError, match=r"no pooled output of the 8x8 input reads only moved"):
         pool_shift(np.zeros((8, 8)), 0, 7, 2)
     with pytest.raises(ValueError, match=r"pool must be one of \('max', 'avg', 'blur'\)"):
         pool_shift(np.zeros((8, 8)), 0, 1, 2, pool="min")

@@ -11,8 +11,8 @@ functions that *measure* how true that is, built only from :mod:`dlcv.conv` and
   shifts, ``conv(shift(x)) == shift(conv(x))``, exactly, for every output pixel
   whose window sees neither the image border nor the filled or wrapped-in pixels.
   :func:`correlate_circular` pads circularly so the border disappears.
-* :func:`pool_shift` and :func:`invariance_table`: how many pooled outputs keep
-  their value when the input moves by a few pixels.
+* :func:`pool_shift`, :func:`pool_compare` and :func:`invariance_table`: how many
+  pooled outputs keep their value when the input moves by a few pixels.
 * :func:`max_pool` and :func:`blur_pool`: strided max pooling and its anti-aliased
   version (Zhang, 2019: max with stride 1, then a binomial blur, then subsample).
 * :func:`strided_features` and :func:`alias_profile`: how much a small "filter, ReLU,
@@ -67,6 +67,7 @@ __all__ = [
     "interior_mask",
     "invariance_table",
     "max_pool",
+    "pool_compare",
     "pool_shift",
     "relative_change",
     "shift_image",
@@ -422,7 +423,7 @@ def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
 
 
 class PoolShift(NamedTuple):
-    """What a shift does to a pooled map (see :func:`pool_shift`).
+    """What a shift does to a pooled map (see :func:`pool_compare` and :func:`pool_shift`).
 
     Attributes
     ----------
@@ -431,8 +432,9 @@ class PoolShift(NamedTuple):
     shifted : ndarray, shape (..., H', W')
         Pooled shifted input.
     valid : ndarray of bool, shape (H', W')
-        Outputs whose window reads only translated content in the shifted input
-        (no filled or wrapped-around pixels, no padding): the outputs compared.
+        Outputs whose whole footprint (the input pixels they read) is trusted, that
+        is, reads only moved content in the shifted input (no filled or
+        wrapped-around pixels, no padding): the outputs compared.
     unchanged : float
         Fraction of valid outputs (over all leading axes too) with
         ``|shifted - reference| <= atol``.
@@ -460,20 +462,27 @@ def _pool_and_footprint(x, kernel_size: int, stride: int, pool: str):
     return out, offset, span
 
 
-def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None, pool: str = "max",
-               mode: str = "wrap", atol: float = 0.0) -> PoolShift:
-    """Pool ``x`` and its shifted copy; count the pooled outputs that did not change.
+def _footprints_inside(trusted: np.ndarray, out_hw, stride: int, offset: int, span: int):
+    """Which outputs read only trusted input pixels (a summed-area table, no loops)."""
+    h, w = trusted.shape
+    table = np.zeros((h + 1, w + 1), np.int64)
+    table[1:, 1:] = trusted.cumsum(0).cumsum(1)
+    starts = [np.arange(n) * stride + offset for n in out_hw]
+    inside = [(s >= 0) & (s + span <= n) for s, n in zip(starts, (h, w), strict=True)]
+    r0, c0 = (np.clip(s, 0, n) for s, n in zip(starts, (h, w), strict=True))
+    r1, c1 = np.clip(r0 + span, 0, h), np.clip(c0 + span, 0, w)
+    count = table[r1][:, c1] - table[r0][:, c1] - table[r1][:, c0] + table[r0][:, c0]
+    return (count == span * span) & inside[0][:, None] & inside[1][None, :]
 
-    This measures *invariance* in place: output ``(i, j)`` of the shifted input is
-    compared with output ``(i, j)`` of the original. Only outputs whose pooling
-    footprint lies in the translated part of the shifted input are counted, so
-    the result does not depend on how the shift fills the uncovered border.
+
+def pool_compare(before, after, kernel_size: int, stride: int | None = None, pool: str = "max",
+                 trusted=None, atol: float = 0.0) -> PoolShift:
+    """Pool two maps and compare the outputs in place (output ``(i, j)`` with ``(i, j)``).
 
     Parameters
     ----------
-    x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
-    dy, dx : int
-        The shift.
+    before, after : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
+        The map for the unshifted and for the shifted input (same shape).
     kernel_size : int
         Square pooling window, at least 1.
     stride : int, optional
@@ -481,8 +490,11 @@ def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None,
     pool : {"max", "avg", "blur"}
         :func:`dlcv.pool.max_pool2d`, :func:`dlcv.pool.avg_pool2d`, or
         :func:`blur_pool` with a 3x3 binomial blur (zero boundary).
-    mode : {"wrap", "zero"}
-        How the shift fills (:func:`shift_image`).
+    trusted : array_like of bool, shape (H, W), optional
+        Pixels where ``after`` is exactly the moved ``before`` (for a shifted image,
+        ``interior_mask(shape, (1, 1), dy, dx)``; for the feature maps of a shifted
+        image, ``interior_mask(shape, kernel.shape, dy, dx)``). Only outputs whose
+        whole footprint is trusted are compared. Default: every pixel.
     atol : float, default 0
         Largest difference that counts as unchanged (0: bit-for-bit equal).
 
@@ -494,28 +506,69 @@ def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None,
     Raises
     ------
     ValueError
-        If no pooled output is valid (the shift is too large for the input), plus the
-        errors of the pooling functions.
+        Shapes that differ, or no output with a trusted footprint, plus the errors of
+        the pooling functions.
     """
-    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
-    dy, dx = _check_shift(dy, dx)
+    before = _as_float_array(before, "before", (2, 3, 4), _LAYOUT)
+    after = _as_float_array(after, "after", (2, 3, 4), _LAYOUT)
+    if before.shape != after.shape:
+        raise ValueError(f"before and after must have the same shape, got {before.shape} and "
+                         f"{after.shape}")
     _check_choice(pool, "pool", POOLS)
     kernel_size = _check_int(kernel_size, "kernel_size", 1)
     stride = kernel_size if stride is None else _check_int(stride, "stride", 1)
     if not isinstance(atol, numbers.Real) or not atol >= 0:
         raise ValueError(f"atol must be a number >= 0, got {atol!r}")
-    reference, offset, span = _pool_and_footprint(x, kernel_size, stride, pool)
-    shifted, _, _ = _pool_and_footprint(shift_image(x, dy, dx, mode), kernel_size, stride, pool)
-    oh, ow = reference.shape[-2:]
-    (h, w) = x.shape[-2:]
-    rows = _windows_inside(h, dy, np.arange(oh) * stride + offset, span)
-    cols = _windows_inside(w, dx, np.arange(ow) * stride + offset, span)
-    valid = rows[:, None] & cols[None, :]
+    hw = before.shape[-2:]
+    trusted = np.ones(hw, bool) if trusted is None else np.asarray(trusted)
+    if trusted.dtype != bool or trusted.shape != hw:
+        raise ValueError(f"trusted must be a boolean mask of shape {hw}, got dtype {trusted.dtype} "
+                         f"and shape {trusted.shape}")
+    reference, offset, span = _pool_and_footprint(before, kernel_size, stride, pool)
+    shifted, _, _ = _pool_and_footprint(after, kernel_size, stride, pool)
+    valid = _footprints_inside(trusted, reference.shape[-2:], stride, offset, span)
     if not valid.any():
-        raise ValueError(f"the shift ({dy}, {dx}) leaves no pooled output of the {h}x{w} input "
-                         f"whose window (size {span}) reads only moved pixels; use a smaller shift")
+        raise ValueError(f"no pooled output of the {hw[0]}x{hw[1]} input reads only moved pixels "
+                         f"(each reads {span}x{span}; {int(trusted.sum())} of {trusted.size} pixels "
+                         "are moved content): use a smaller shift")
     change = np.abs(shifted - reference)[..., valid]
     return PoolShift(reference, shifted, valid, float(np.mean(change <= atol)), float(change.max()))
+
+
+def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None, pool: str = "max",
+               mode: str = "wrap", atol: float = 0.0) -> PoolShift:
+    """Pool ``x`` and its shifted copy; count the pooled outputs that did not change.
+
+    This measures *invariance* in place: output ``(i, j)`` of the shifted input is
+    compared with output ``(i, j)`` of the original (:func:`pool_compare`). Only
+    outputs whose footprint lies in the moved part of the shifted input are counted,
+    so the result does not depend on how the shift fills the uncovered border.
+
+    Parameters
+    ----------
+    x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
+    dy, dx : int
+        The shift.
+    kernel_size, stride, pool, atol
+        As in :func:`pool_compare`.
+    mode : {"wrap", "zero"}
+        How the shift fills (:func:`shift_image`).
+
+    Returns
+    -------
+    PoolShift
+        ``(reference, shifted, valid, unchanged, max_change)``.
+
+    Raises
+    ------
+    ValueError
+        If no pooled output reads only moved pixels (the shift is too large for the
+        input), plus the errors of :func:`pool_compare`.
+    """
+    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
+    trusted = interior_mask(x.shape[-2:], (1, 1), dy, dx)
+    after = shift_image(x, dy, dx, mode)
+    return pool_compare(x, after, kernel_size, stride, pool, trusted, atol)
 
 
 def invariance_table(images, shifts, kernel_sizes, pool: str = "max", mode: str = "wrap",
