@@ -199,7 +199,8 @@ def test_widget_redraws_when_controls_change(milestones):
     w = TimelineExplorer(milestones)
     first = w.image.value
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
-    assert w.message.value == f"Showing {len(milestones)} of {len(milestones)} milestones, 1956–2024."
+    n = len(milestones)
+    assert w.message.value == f"Showing {n} of {n} milestones, 1956–2024."
     w.years.value = (2000, 2024)
     n = sum(2000 <= m["year"] <= 2024 for m in milestones)
     assert w.image.value != first and w.message.value.startswith(f"Showing {n} of")
@@ -228,7 +229,9 @@ def test_widget_shows_messages_instead_of_raising(milestones):
 
 
 def _bib_keys():
-    return set(re.findall(r"@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(encoding="utf-8")))
+    return set(
+        re.findall(r"@\w+\{([^,\s]+),", (ROOT / "references.bib").read_text(encoding="utf-8"))
+    )
 
 
 @pytest.mark.parametrize("name", ["milestones.csv", "ilsvrc_top5.csv", "human_top5.csv"])

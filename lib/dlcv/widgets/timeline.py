@@ -80,10 +80,13 @@ def load_milestones(path: str | Path) -> list[dict]:
         try:
             row["year"] = int(row["year"])
         except ValueError:
-            raise ValueError(f"{path}, line {line}: year {row['year']!r} is not an integer") from None
-        if row["category"] not in CATEGORIES:
             raise ValueError(
-                f"{path}, line {line}: category {row['category']!r} is not one of {list(CATEGORIES)}"
+                f"{path}, line {line}: year {row['year']!r} is not an integer"
+            ) from None
+        if row["category"] not in CATEGORIES:
+            known = list(CATEGORIES)
+            raise ValueError(
+                f"{path}, line {line}: category {row['category']!r} is not one of {known}"
             )
     return sorted(rows, key=lambda r: r["year"])
 
@@ -155,7 +158,9 @@ def assign_levels(x, widths, gap: float = 0.0) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     widths = np.asarray(widths, dtype=float)
     if x.ndim != 1 or x.shape != widths.shape:
-        raise ValueError(f"x and widths must be 1-D of one length, got shapes {x.shape} and {widths.shape}")
+        raise ValueError(
+            f"x and widths must be 1-D of one length, got shapes {x.shape} and {widths.shape}"
+        )
     if np.any(widths < 0) or not np.all(np.isfinite(x)) or not np.all(np.isfinite(widths)):
         raise ValueError("widths must be finite and >= 0, and x finite")
     if gap < 0:
@@ -175,7 +180,9 @@ def _text_widths_pt(texts: Sequence[str], fontsize: float) -> np.ndarray:
     """Rendered width of each text in points (measured with the Agg renderer)."""
     renderer = RendererAgg(1, 1, 72)  # at 72 dpi a pixel is a point
     prop = FontProperties(size=fontsize)
-    return np.array([renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts])
+    return np.array(
+        [renderer.get_text_width_height_descent(t, prop, ismath=False)[0] for t in texts]
+    )
 
 
 def _label(m: dict) -> str:
@@ -183,12 +190,26 @@ def _label(m: dict) -> str:
 
 
 def layout_timeline(
-    milestones: Sequence[dict], axes_width_in: float, xlim: tuple[float, float], fontsize: float = 8.0
+    milestones: Sequence[dict],
+    axes_width_in: float,
+    xlim: tuple[float, float],
+    fontsize: float = 9.0,
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Label levels, and the year range, of a timeline drawn ``axes_width_in`` inches wide.
 
     Each label starts 3 points right of its year. The range's right end is moved
     right as far as needed for the last labels to fit inside the axes.
+
+    Parameters
+    ----------
+    milestones : sequence of dict, length n
+        As returned by :func:`load_milestones`.
+    axes_width_in : float
+        Width of the axes in inches, > 0.
+    xlim : (float, float)
+        Requested year range (first <= last).
+    fontsize : float, default 9
+        Label font size in points.
 
     Returns
     -------
@@ -202,9 +223,13 @@ def layout_timeline(
     x0, x1 = _check_years(xlim)
     x = np.array([m["year"] for m in milestones], dtype=float)
     # fraction of the axes width taken by each label (with its 3 pt offset)
-    frac = (_text_widths_pt([_label(m) for m in milestones], fontsize) + 3.0) / (axes_width_in * 72.0)
+    frac = (_text_widths_pt([_label(m) for m in milestones], fontsize) + 3.0) / (
+        axes_width_in * 72.0
+    )
     if np.any(frac >= 1):
-        raise ValueError(f"axes_width_in={axes_width_in} is too narrow for the labels at fontsize {fontsize}")
+        raise ValueError(
+            f"axes_width_in={axes_width_in} is too narrow for the labels at fontsize {fontsize}"
+        )
     # smallest right end with x + frac * (x1 - x0) <= x1 for every label
     x1 = max([x1, *((x - frac * x0) / (1 - frac))])
     per_unit = x1 - x0
@@ -222,10 +247,10 @@ def plot_timeline(
     ax=None,
     *,
     xlim: tuple[float, float] | None = None,
-    fontsize: float = 8.0,
+    fontsize: float = 9.0,
     title: str | None = "Milestones of computer vision (year of the cited publication)",
     legend: bool = True,
-    width: float = 12.0,
+    width: float = 10.0,
 ):
     """Draw milestones on a year axis: a marker per event, a stem, a label that overlaps none.
 
@@ -239,11 +264,11 @@ def plot_timeline(
     xlim : (float, float), optional
         Range of years shown; default: from 3 years before the first milestone. The
         right end is moved right as far as the last labels need.
-    fontsize : float, default 8
+    fontsize : float, default 9
     title : str or None
     legend : bool, default True
         Show a legend of the categories present.
-    width : float, default 12
+    width : float, default 10
         Width in inches of the figure made when ``ax`` is None.
 
     Returns
@@ -256,7 +281,9 @@ def plot_timeline(
         levels, _ = layout_timeline(milestones, axes_width, xlim, fontsize)
         fig = Figure(figsize=(width, _figure_height(levels, legend)))
         FigureCanvasAgg(fig)
-        fig.subplots_adjust(**_MARGINS, bottom=0.9 / fig.get_figheight(), top=1 - 0.45 / fig.get_figheight())
+        fig.subplots_adjust(
+            **_MARGINS, bottom=0.9 / fig.get_figheight(), top=1 - 0.45 / fig.get_figheight()
+        )
         ax = fig.add_subplot()
     axes_width = ax.get_position().width * ax.figure.get_figwidth()
     levels, xlim = layout_timeline(milestones, axes_width, xlim, fontsize)
@@ -266,10 +293,23 @@ def plot_timeline(
     if legend:
         present = [c for c in CATEGORIES if any(m["category"] == c for m in milestones)]
         handles = [
-            Line2D([], [], color=CATEGORIES[c][1], marker=CATEGORIES[c][2], linestyle="", label=CATEGORIES[c][0])
+            Line2D(
+                [],
+                [],
+                color=CATEGORIES[c][1],
+                marker=CATEGORIES[c][2],
+                linestyle="",
+                label=CATEGORIES[c][0],
+            )
             for c in present
         ]
-        ax.legend(handles=handles, loc="upper left", fontsize=fontsize + 0.5, frameon=True, ncols=len(present))
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            fontsize=fontsize + 0.5,
+            frameon=True,
+            ncols=len(present),
+        )
     return ax
 
 
@@ -285,7 +325,11 @@ def _draw(ax, milestones, levels, xlim, fontsize, legend_room) -> None:
     x = np.array([m["year"] for m in milestones], dtype=float)
     colours = [CATEGORIES[m["category"]][1] for m in milestones]
     ax.axhline(0, color="0.3", linewidth=1.2, zorder=1)
-    stems = np.stack([np.stack([x, np.zeros_like(x)], 1), np.stack([x, levels], 1)], 1) if len(x) else []
+    stems = (
+        np.stack([np.stack([x, np.zeros_like(x)], 1), np.stack([x, levels], 1)], 1)
+        if len(x)
+        else []
+    )
     ax.add_collection(LineCollection(stems, colors=colours, linewidths=0.9, alpha=0.8, zorder=1))
     for key, (_, colour, marker) in CATEGORIES.items():
         mine = np.array([m["category"] == key for m in milestones], dtype=bool)
@@ -294,7 +338,15 @@ def _draw(ax, milestones, levels, xlim, fontsize, legend_room) -> None:
                        edgecolors="white", linewidths=0.8, zorder=3)  # fmt: skip
     shifted = offset_copy(ax.transData, fig=ax.figure, x=3, y=0, units="points")
     for m, level in zip(milestones, levels, strict=True):
-        ax.text(m["year"], level, _label(m), transform=shifted, ha="left", va="center", fontsize=fontsize)
+        ax.text(
+            m["year"],
+            level,
+            _label(m),
+            transform=shifted,
+            ha="left",
+            va="center",
+            fontsize=fontsize,
+        )
     ax.set_xlim(*xlim)
     ax.set_ylim(bottom - 0.9, top + (1.6 if legend_room else 0.7))
     ax.set_yticks([])
@@ -307,7 +359,9 @@ def _draw(ax, milestones, levels, xlim, fontsize, legend_room) -> None:
     ax.grid(axis="x", color="0.9", linewidth=0.6, zorder=0)
 
 
-def plot_timeline_by_category(milestones: Sequence[dict], width: float = 12.0, fontsize: float = 8.0) -> Figure:
+def plot_timeline_by_category(
+    milestones: Sequence[dict], width: float = 10.0, fontsize: float = 9.0
+) -> Figure:
     """Small multiples: one timeline per category, all on the same year axis.
 
     Returns
@@ -320,14 +374,19 @@ def plot_timeline_by_category(milestones: Sequence[dict], width: float = 12.0, f
         raise ValueError("milestones: nothing to draw (the list is empty)")
     groups = [select_milestones(milestones, [c]) for c in present]
     axes_width = width * (_MARGINS["right"] - _MARGINS["left"])
-    xlim = layout_timeline(milestones, axes_width, _xlim(milestones), fontsize)[1]  # fits every label
+    xlim = layout_timeline(milestones, axes_width, _xlim(milestones), fontsize)[
+        1
+    ]  # fits every label
     heights = [
-        _figure_height(layout_timeline(g, axes_width, xlim, fontsize)[0], legend=False) - 1.2 for g in groups
+        _figure_height(layout_timeline(g, axes_width, xlim, fontsize)[0], legend=False) - 1.2
+        for g in groups
     ]
     fig = Figure(figsize=(width, sum(heights) + 0.8), layout=None)
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(len(groups), 1, height_ratios=heights, hspace=0.75)
-    fig.subplots_adjust(**_MARGINS, bottom=0.55 / fig.get_figheight(), top=1 - 0.35 / fig.get_figheight())
+    fig.subplots_adjust(
+        **_MARGINS, bottom=0.55 / fig.get_figheight(), top=1 - 0.35 / fig.get_figheight()
+    )
     for i, (cat, group) in enumerate(zip(present, groups, strict=True)):
         ax = fig.add_subplot(grid[i])
         plot_timeline(group, ax, xlim=xlim, fontsize=fontsize, title=None, legend=False)
@@ -380,8 +439,12 @@ class TimelineExplorer(widgets.VBox):
         self.message = widgets.HTML()
         for control in (*self.boxes.values(), self.years):
             control.observe(self._on_change, names="value")
-        super().__init__([widgets.HBox(list(self.boxes.values())), self.years, self.message, self.image])
+        boxes = widgets.HBox(list(self.boxes.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([boxes, self.years, self.message, self.image])
         self.update()
+
+    def __repr__(self) -> str:  # short, stable text for notebooks (the PNG is not text)
+        return f"TimelineExplorer({len(self.milestones)} milestones)"
 
     def _on_change(self, change) -> None:
         self.update()
@@ -396,13 +459,17 @@ class TimelineExplorer(widgets.VBox):
             lo, hi = self.years.value
             shown = select_milestones(self.milestones, chosen, (lo, hi))
             if not shown:
-                self.message.value = f"<b>No milestone</b> of the chosen categories between {lo} and {hi}."
+                self.message.value = (
+                    f"<b>No milestone</b> of the chosen categories between {lo} and {hi}."
+                )
                 return
             key = (tuple(chosen), lo, hi)
             if key not in self._cache:  # drawing text is slow; a state seen before is instant
                 self._cache[key] = self._render(shown, (lo - 2, hi + 2))
             self.image.value = self._cache[key]
-            self.message.value = f"Showing {len(shown)} of {len(self.milestones)} milestones, {lo}–{hi}."
+            self.message.value = (
+                f"Showing {len(shown)} of {len(self.milestones)} milestones, {lo}–{hi}."
+            )
         except Exception as err:  # a widget callback must not raise
             self.message.value = f"<b>Could not draw the timeline:</b> {type(err).__name__}: {err}"
 
