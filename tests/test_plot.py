@@ -26,14 +26,42 @@ def _close_figures():
 # ------------------------------------------------------------------ colour rule
 def test_display_range_grey_for_non_negative():
     rng = plot.display_range(np.array([[0.0, 0.5], [2.0, 1.0]]))
-    assert rng == plot.DisplayRange("gray", 0.0, 2.0, False)
-    assert "non-negative" in rng.describe()
+    assert rng == plot.DisplayRange("gray", 0.0, 2.0, False, 0.0)
+    assert rng.describe() == "grey: black = 0, white = 2"
 
 
 def test_display_range_signed_is_symmetric_about_zero():
     rng = plot.display_range(np.array([[-0.5, 3.0]]))
-    assert rng == plot.DisplayRange("RdBu_r", -3.0, 3.0, True)
+    assert rng == plot.DisplayRange("RdBu_r", -3.0, 3.0, True, 0.0)
     assert rng.describe() == "signed: RdBu_r, white = 0, limits ±3"
+
+
+def test_signed_needs_a_fifth_of_the_values_negative():
+    a = np.linspace(0.0, 1.0, 100)
+    a[:19] = -0.1  # 19 % negative: an image that overshoots below zero, still grey
+    rng = plot.display_range(a.reshape(10, 10))
+    assert not rng.signed and rng.vmin == -0.1  # black is the lowest value, not 0
+    a[19] = -0.1  # 20 % negative: a signed map
+    assert plot.display_range(a.reshape(10, 10)).signed
+
+
+def test_saturate_ignores_extreme_values_and_reports_them():
+    rng_gen = np.random.default_rng(0)
+    edges = rng_gen.normal(0.0, 0.1, (200, 200))
+    edges[0, :40] = 50.0  # 0.1 % of huge values would wash out the whole map
+    exact = plot.display_range(edges)
+    robust = plot.display_range(edges, saturate=0.01)
+    assert exact.vmax == 50.0 and exact.saturated == 0.0
+    expected = np.quantile(np.abs(edges), 0.99)
+    assert robust.vmax == pytest.approx(expected, rel=0.02) and robust.vmin == -robust.vmax
+    outside = np.mean(np.abs(edges) > robust.vmax)
+    assert robust.saturated == pytest.approx(outside) and 0.005 < outside < 0.015
+    assert "% of values beyond" in robust.describe()
+    photo = rng_gen.random((100, 100))
+    grey = plot.display_range(photo, saturate=0.02)
+    assert grey.vmin == 0.0 and grey.vmax == pytest.approx(np.quantile(photo, 0.99), rel=0.01)
+    with pytest.raises(ValueError, match="saturate"):
+        plot.display_range(photo, saturate=1.0)
 
 
 def test_display_range_overrides_and_constant_arrays():
@@ -42,6 +70,7 @@ def test_display_range_overrides_and_constant_arrays():
     assert zero.vmax > zero.vmin  # a constant array still gets a non-empty interval
     assert plot.display_range(np.zeros((2, 2)), signed=True)[1:3] == (-1.0, 1.0)
     assert plot.display_range(np.array([[np.nan, 1.0]])).vmax == 1.0
+    assert plot.display_range(np.array([[-np.inf, -1.0, 2.0]]))[1:3] == (-2.0, 2.0)
 
 
 @settings(max_examples=50, deadline=None)
@@ -116,14 +145,15 @@ def test_show_image_labels_and_colour_map():
     assert ax.get_title() == "Sobel x"
     assert ax.get_xlabel() == "column (0–1)" and ax.get_ylabel() == "row (0–1)"
     im = ax.get_images()[0]
-    assert im.get_cmap().name == "RdBu_r" and im.get_clim() == (-2.0, 2.0)
+    limit = np.quantile(np.abs(signed), 0.99)  # 1 % of the values may saturate
+    assert im.get_cmap().name == "RdBu_r" and im.get_clim() == pytest.approx((-limit, limit))
     assert len(ax.figure.axes) == 2  # the image and its colour bar
     grey = plot.show_image(np.ones((3, 5)), axis_labels=False)
     assert grey.get_images()[0].get_cmap().name == "gray" and grey.get_xlabel() == ""
 
 
 def test_image_grid_small_multiples():
-    images = [np.full((6, 8), float(i)) - (i == 2) * 5 for i in range(5)]
+    images = [np.full((6, 8), float(i)) - (i == 2) * np.arange(48.0).reshape(6, 8) for i in range(5)]
     titles = [f"panel {i}" for i in range(5)]
     fig = plot.image_grid(images, titles, ncols=3, suptitle="All panels")
     visible = [ax for ax in fig.axes if ax.get_visible()]

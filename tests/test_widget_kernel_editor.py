@@ -167,10 +167,19 @@ def test_colour_map_follows_the_sign_of_the_output(editor):
     assert (rgb[..., 0] != rgb[..., 2]).any()  # coloured
     editor.preset.value = "box_blur_3x3"
     assert not editor.display_range.signed and editor.display_range.cmap == "gray"
-    assert "non-negative" in editor.output_caption.value
+    assert "grey" in editor.output_caption.value
     rgb = _decode(editor.output_png)
     grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
     assert grey.all()  # grey everywhere, the black-and-white marker included
+    editor.preset.value = "sharpen"  # overshoots below 0 at a few edges: still an image, grey
+    assert editor.display_range.cmap == "gray" and editor.display_range.vmin < 0
+
+
+def test_colour_limits_let_one_percent_saturate(editor):
+    rng, out = editor.display_range, editor.output_array
+    assert rng.vmax == pytest.approx(np.quantile(np.abs(out), 0.99), rel=0.05)
+    assert rng.saturated == pytest.approx(np.mean(np.abs(out) > rng.vmax))
+    assert f"{100 * rng.saturated:.1f} % of values beyond" in editor.output_caption.value
 
 
 @pytest.mark.parametrize(

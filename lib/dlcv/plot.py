@@ -2,19 +2,26 @@
 
 Every helper follows the same colour rule, so a reader learns it once:
 
-* an array with no negative values is shown in **grey** (``"gray"``, 0 = black);
-* an array with negative values is *signed* and is shown with the diverging map
-  ``"RdBu_r"`` centred at zero (white = 0, red > 0, blue < 0), with limits
-  ``±max|a|`` so that equal magnitudes get equal colour strength.
+* an array whose values lie on both sides of zero, with at least
+  :data:`SIGNED_FRACTION` (20 %) of them negative, is *signed* (an edge or Laplacian
+  map, a difference) and is shown with the diverging map ``"RdBu_r"`` centred at zero:
+  white = 0, red > 0, blue < 0, limits ``±L`` so equal magnitudes get equal colour
+  strength;
+* any other array (a photo, a blurred or sharpened photo) is shown in **grey**.
 
-:func:`display_range` decides which; :func:`colorize` applies the same rule without
-Matplotlib (fast enough for widgets) and :func:`to_png` encodes the result.
+For images (:func:`show_image`, :func:`image_grid`, and the widgets) the limits ignore
+the most extreme 1 % of the values (``saturate=0.01``), which otherwise make a sparse
+edge map almost white; those values are drawn in the end colours, and
+:meth:`DisplayRange.describe` says how many there are. Small arrays of numbers (kernels)
+use the exact extremes.
+:func:`display_range` decides all this; :func:`colorize` applies it without Matplotlib
+(fast enough for widgets) and :func:`to_png` encodes the result.
 
 >>> import numpy as np
 >>> display_range(np.array([[0.0, 2.0]]))
-DisplayRange(cmap='gray', vmin=0.0, vmax=2.0, signed=False)
+DisplayRange(cmap='gray', vmin=0.0, vmax=2.0, signed=False, saturated=0.0)
 >>> display_range(np.array([[-1.0, 3.0]]))
-DisplayRange(cmap='RdBu_r', vmin=-3.0, vmax=3.0, signed=True)
+DisplayRange(cmap='RdBu_r', vmin=-3.0, vmax=3.0, signed=True, saturated=0.0)
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from PIL import Image
 
 GREY_CMAP = "gray"
 SIGNED_CMAP = "RdBu_r"
+SIGNED_FRACTION = 0.2
+"""An array is drawn as signed when at least this fraction of its values is negative."""
 
 __all__ = [
     "DisplayRange",
@@ -47,18 +56,27 @@ __all__ = [
 
 
 class DisplayRange(NamedTuple):
-    """How an array is mapped to colour: colour map name, limits, and whether it is signed."""
+    """How an array is mapped to colour.
+
+    ``cmap`` and the limits ``vmin``/``vmax``; ``signed`` tells which rule was used;
+    ``saturated`` is the fraction of the (finite) values outside the limits.
+    """
 
     cmap: str
     vmin: float
     vmax: float
     signed: bool
+    saturated: float = 0.0
 
     def describe(self) -> str:
         """One line for a caption, e.g. ``'signed: RdBu_r, white = 0, limits ±0.52'``."""
         if self.signed:
-            return f"signed: {self.cmap}, white = 0, limits ±{self.vmax:.3g}"
-        return f"non-negative: {self.cmap}, black = {self.vmin:.3g}, white = {self.vmax:.3g}"
+            text = f"signed: {self.cmap}, white = 0, limits ±{self.vmax:.3g}"
+        else:
+            text = f"grey: black = {self.vmin:.3g}, white = {self.vmax:.3g}"
+        if self.saturated > 0:
+            text += f" ({100 * self.saturated:.1f} % of values beyond, in the end colours)"
+        return text
 
 
 def _as_image_array(array, name: str = "image") -> np.ndarray:
@@ -73,41 +91,58 @@ def _as_image_array(array, name: str = "image") -> np.ndarray:
     return a.astype(np.float64, copy=False)
 
 
-def display_range(array, signed: bool | None = None, vmin: float | None = None, vmax: float | None = None) -> DisplayRange:
+def display_range(array, signed: bool | None = None, vmin: float | None = None,
+                  vmax: float | None = None, saturate: float = 0.0) -> DisplayRange:
     """Choose the colour map and limits for showing ``array``.
 
     Parameters
     ----------
     array : array_like, shape (H, W) or (H, W, 3)
-        The values to show. NaNs are ignored when computing the limits.
+        The values to show. NaN and infinity are ignored when computing the limits.
     signed : bool, optional
-        Force the signed (diverging) or the grey rule. By default the array is signed
-        exactly when it holds a negative value.
+        Force the signed (diverging) or the grey rule. By default an array is signed
+        when at least :data:`SIGNED_FRACTION` of its finite values are negative.
     vmin, vmax : float, optional
-        Override the limits (for example ``vmin=0, vmax=1`` for a photo in [0, 1]).
+        Fix the limits instead (for example ``vmin=0, vmax=1`` for a photo in
+        [0, 1]); for the signed rule only ``vmax`` is used, as ``±|vmax|``.
+    saturate : float, default 0
+        Fraction of the values allowed beyond the limits (0 uses the extremes; the image
+        helpers :func:`show_image` and :func:`image_grid` use 0.01). Signed
+        limits are the ``1 - saturate`` quantile of ``|a|``; grey limits are the
+        ``saturate / 2`` and ``1 - saturate / 2`` quantiles, with black at 0 when
+        no value is negative.
 
     Returns
     -------
     DisplayRange
-        ``(cmap, vmin, vmax, signed)``. Grey limits are ``[0, max]`` (``[min, max]``
-        if the caller forced grey on a signed array); signed limits are ``±max|a|``.
-        A constant array gets limits that still span a non-zero interval.
+        A constant array still gets limits spanning a non-zero interval.
     """
     a = _as_image_array(array, "array")
-    finite = a[np.isfinite(a)]
-    lo = float(finite.min()) if finite.size else 0.0
-    hi = float(finite.max()) if finite.size else 1.0
+    if not 0 <= saturate < 1:
+        raise ValueError(f"saturate must be in [0, 1), got {saturate}")
+    values = a.ravel()
+    if not np.isfinite(values.sum()):  # cheap test first: NaN/inf are rare
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        values = np.zeros(1)
+    # quantiles of a regular subsample (at most ~65k values) keep a widget update fast;
+    # saturate=0 asks for the exact extremes, so it looks at every value
+    sample = values if saturate == 0 else values[:: max(1, values.size // 65536)]
     if signed is None:
-        signed = lo < 0
+        signed = np.count_nonzero(sample < 0) >= SIGNED_FRACTION * sample.size
     if signed:
-        m = max(abs(lo), abs(hi)) if vmax is None else abs(float(vmax))
-        m = m if m > 0 else 1.0
-        return DisplayRange(SIGNED_CMAP, -m, m, True)
-    low = (min(lo, 0.0) if vmin is None else float(vmin))
-    high = (hi if vmax is None else float(vmax))
-    if high <= low:
-        high = low + 1.0
-    return DisplayRange(GREY_CMAP, low, high, False)
+        magnitude = np.abs(sample)
+        m = abs(float(vmax)) if vmax is not None else float(np.quantile(magnitude, 1 - saturate))
+        m = m if m > 0 else float(np.abs(values).max())
+        low, high = -(m or 1.0), (m or 1.0)
+    else:
+        q_low, q_high = np.quantile(sample, [saturate / 2, 1 - saturate / 2])
+        low = float(vmin) if vmin is not None else (0.0 if values.min() >= 0 else float(q_low))
+        high = float(vmax) if vmax is not None else float(q_high)
+        if high <= low:
+            high = low + 1.0
+    outside = np.count_nonzero((values < low) | (values > high)) / values.size
+    return DisplayRange(SIGNED_CMAP if signed else GREY_CMAP, low, high, bool(signed), float(outside))
 
 
 def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
@@ -185,6 +220,7 @@ def show_image(
     vmax: float | None = None,
     colorbar: bool = False,
     axis_labels: bool = True,
+    saturate: float = 0.01,
 ) -> Axes:
     """Show one image (or any 2-D map) with the course's colour rule.
 
@@ -196,8 +232,8 @@ def show_image(
         Where to draw; a new figure is made if omitted.
     title : str, optional
         Axes title.
-    signed, vmin, vmax : optional
-        Passed to :func:`display_range`.
+    signed, vmin, vmax, saturate : optional
+        Passed to :func:`display_range` (by default 1 % of the values may saturate).
     colorbar : bool
         Add a colour bar beside the axes (2-D arrays only).
     axis_labels : bool
@@ -214,7 +250,7 @@ def show_image(
     if a.ndim == 3:
         ax.imshow(np.clip(a[..., :3], 0.0, 1.0))
     else:
-        rng = display_range(a, signed=signed, vmin=vmin, vmax=vmax)
+        rng = display_range(a, signed=signed, vmin=vmin, vmax=vmax, saturate=saturate)
         im = ax.imshow(a, cmap=rng.cmap, vmin=rng.vmin, vmax=rng.vmax, interpolation="nearest")
         if colorbar:
             ax.figure.colorbar(im, ax=ax, shrink=0.8)
@@ -237,6 +273,7 @@ def image_grid(
     signed: bool | None = None,
     colorbar: bool = False,
     dpi: float | None = None,
+    saturate: float = 0.01,
 ) -> Figure:
     """Small multiples: many images in a grid, each with its own title and colour rule.
 
@@ -258,6 +295,8 @@ def image_grid(
         Give every 2-D panel its own colour bar.
     dpi : float, optional
         Figure resolution (Matplotlib's default when omitted).
+    saturate : float, default 0.01
+        Fraction of each panel's values allowed beyond its limits (see :func:`display_range`).
 
     Returns
     -------
@@ -289,7 +328,7 @@ def image_grid(
         row, col = divmod(i, ncols)
         show_image(
             images[i], ax=ax, title=None if titles is None else titles[i],
-            signed=signed, colorbar=colorbar, axis_labels=False,
+            signed=signed, colorbar=colorbar, axis_labels=False, saturate=saturate,
         )
         shape = np.shape(images[i])
         last_in_column = i + ncols >= len(images)

@@ -41,6 +41,8 @@ MAX_SIZE = 512
 SIZES = (3, 5)
 PADDINGS = ("valid", "same", "full")
 _CELL_WIDTH = "64px"
+SATURATE = 0.01
+"""Fraction of output values allowed beyond the colour limits (see dlcv.plot.display_range)."""
 
 
 def _padding_before(padding: str, k: int) -> int:
@@ -141,7 +143,8 @@ class KernelEditor(widgets.VBox):
     output_array : ndarray, shape (H', W'), or None
         The last output of :func:`dlcv.conv.correlate2d`; None when the last update failed.
     display_range : dlcv.plot.DisplayRange or None
-        How the output is coloured (grey if non-negative, ``RdBu_r`` centred at 0 if signed).
+        How the output is coloured: ``RdBu_r`` centred at 0 when at least 20 % of the values
+        are negative (edge maps), grey otherwise; 1 % of the values may saturate.
     readout : dict or None
         The arithmetic at the picked pixel: ``row``, ``col``, ``patch``, ``kernel``,
         ``products``, ``sum``, ``output`` (the output pixel) and ``agree``.
@@ -389,7 +392,7 @@ class KernelEditor(widgets.VBox):
         image, kernel = self.image_array, self.kernel
         out = correlate2d(image, kernel, padding=self.padding.value, stride=self.stride.value)
         self.output_array = out
-        rng = plot.display_range(out)
+        rng = plot.display_range(out, saturate=SATURATE)
         self.display_range = rng
         self._input_base = self._input_picture()
         self._output_base = _picture(out, rng, self._display_size)
