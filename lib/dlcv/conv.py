@@ -47,15 +47,14 @@ loop is over kernel taps (9 for a 3x3 kernel), never over pixels; each step is
 one vectorised multiply-add over the whole image, done in bands of rows that
 fit in the CPU cache. For small kernels this beats building an im2col matrix,
 which would copy the image ``kh*kw`` times. :func:`conv2d` mixes channels, so
-it builds the im2col matrix of shape ``(N*H'*W', C*kh*kw)`` from a strided
-window view and multiplies it with the ``(C*kh*kw, F)`` weight matrix in one
-BLAS call.
+it builds the im2col matrix of shape ``(C*kh*kw, N*H'*W')`` (one strided copy
+per kernel tap) and multiplies the ``(F, C*kh*kw)`` weight matrix with it in
+one BLAS call; :func:`conv2d_backward` uses the same matrix and its adjoint.
 """
 
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "conv2d",
@@ -413,18 +412,28 @@ def _check_conv2d_args(x, weight, bias, stride, padding, dilation):
     return x, weight, bias, stride, dilation, pads, out_hw
 
 
-def _im2col(x, kernel_hw, pads, stride, dilation, out_hw):
-    """Patches of ``x`` (N, C, H, W) as a matrix (N*H'*W', C*kh*kw).
-
-    Row ``(n, y, x)`` holds the padded input values that output pixel
-    ``(y, x)`` of image ``n`` sees, ordered like ``weight[f].ravel()``.
-    """
+def _tap_slices(kernel_hw, stride, dilation, out_hw):
+    """For each kernel tap ``(i, j)``: the row and column slices of the padded input it sees."""
     (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
-    padded = np.pad(x, ((0, 0), (0, 0)) + pads)
-    spans = (_span(kernel_hw[0], dh), _span(kernel_hw[1], dw))
-    windows = sliding_window_view(padded, spans, axis=(2, 3))  # (N, C, Hp-, Wp-, eh, ew)
-    windows = windows[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(x.shape[0] * ho * wo, -1)
+    for i, j in np.ndindex(*kernel_hw):
+        yield i, j, _strided_slice(i * dh, ho, sh), _strided_slice(j * dw, wo, sw)
+
+
+def _im2col(x, kernel_hw, pads, stride, dilation, out_hw):
+    """Patches of ``x`` (N, C, H, W) as the columns of a (C*kh*kw, N*H'*W') matrix.
+
+    Column ``(n, y, x)`` holds the padded input values that output pixel
+    ``(y, x)`` of image ``n`` sees, in the order of ``weight[f].ravel()``, so
+    ``weight.reshape(F, -1) @ cols`` is the convolution as an (F, N*H'*W')
+    matrix. Built with one strided copy per kernel tap (never a loop over
+    pixels), written and read contiguously.
+    """
+    n, c = x.shape[:2]
+    padded = np.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0)) + pads)  # (C, N, Hp, Wp)
+    cols = np.empty((c, *kernel_hw, n, *out_hw), x.dtype)
+    for i, j, rows, columns in _tap_slices(kernel_hw, stride, dilation, out_hw):
+        cols[:, i, j] = padded[:, :, rows, columns]
+    return cols.reshape(c * kernel_hw[0] * kernel_hw[1], -1)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -483,27 +492,28 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     x, weight, bias, stride, dilation, pads, out_hw = _check_conv2d_args(
         x, weight, bias, stride, padding, dilation
     )
+    f = weight.shape[0]
     cols = _im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
-    out = cols @ weight.reshape(weight.shape[0], -1).T  # (N*H'*W', F)
+    out = weight.reshape(f, -1) @ cols  # (F, N*H'*W'), one BLAS call
     if bias is not None:
-        out += bias
-    out = out.reshape(x.shape[0], *out_hw, weight.shape[0])
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+        out += bias[:, None]
+    return np.ascontiguousarray(out.reshape(f, x.shape[0], *out_hw).transpose(1, 0, 2, 3))
 
 
 def _col2im(cols, x_shape, kernel_hw, pads, stride, dilation, out_hw):
-    """Adjoint of :func:`_im2col`: scatter-add patch values back onto (N, C, H, W)."""
-    (n, c, h, w), (kh, kw) = x_shape, kernel_hw
-    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
-    (top, bottom), (left, right) = pads
-    patches = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
-    padded = np.zeros((n, c, h + top + bottom, w + left + right), cols.dtype)
-    for i in range(kh):  # loop over kernel taps; each add covers every pixel
-        for j in range(kw):
-            rows = _strided_slice(i * dh, ho, sh)
-            columns = _strided_slice(j * dw, wo, sw)
-            padded[:, :, rows, columns] += patches[:, :, i, j]
-    return padded[:, :, top : top + h, left : left + w]
+    """Adjoint of :func:`_im2col`: add every column back onto the pixels it came from.
+
+    Overlapping receptive fields add up, which makes this the gradient of a
+    convolution with respect to its input (a transposed convolution).
+    Returns a C-contiguous (N, C, H, W) array.
+    """
+    (n, c, h, w), ((top, bottom), (left, right)) = x_shape, pads
+    patches = cols.reshape(c, *kernel_hw, n, *out_hw)
+    padded = np.zeros((c, n, h + top + bottom, w + left + right), cols.dtype)
+    for i, j, rows, columns in _tap_slices(kernel_hw, stride, dilation, out_hw):
+        padded[:, :, rows, columns] += patches[:, i, j]
+    inside = padded[:, :, top : top + h, left : left + w]
+    return np.ascontiguousarray(inside.transpose(1, 0, 2, 3))
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
@@ -538,10 +548,11 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
 
     Notes
     -----
-    All three come from the im2col form ``out = cols @ W.T``:
-    ``dW = g.T @ cols``, ``db = g.sum(0)`` and ``dcols = g @ W``, which
-    :func:`_col2im` scatters back onto the input grid (a transposed
-    convolution). The results have the dtype of ``x``.
+    All three come from the im2col form ``out = W @ cols`` with ``W`` the
+    (F, C*kh*kw) weight matrix and ``g`` the (F, N*H'*W') output gradient:
+    ``dW = g @ cols.T``, ``db = g.sum(1)`` and ``dcols = W.T @ g``, which
+    :func:`_col2im` adds back onto the input grid (a transposed convolution).
+    The results have the dtype of ``x``; ``dx`` is C-contiguous.
     """
     x, weight, _, stride, dilation, pads, out_hw = _check_conv2d_args(
         x, weight, None, stride, padding, dilation
@@ -552,10 +563,9 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
         raise ValueError(
             f"grad_out must have the forward output's shape {(n, f, *out_hw)}, got {grad_out.shape}"
         )
-    g = grad_out.transpose(0, 2, 3, 1).reshape(-1, f)  # (N*H'*W', F)
+    g = grad_out.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N*H'*W')
     cols = _im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
-    dweight = (g.T @ cols).reshape(weight.shape)
-    dx = _col2im(
-        g @ weight.reshape(f, -1), x.shape, weight.shape[2:], pads, stride, dilation, out_hw
-    )
-    return dx, dweight, g.sum(axis=0)
+    dweight = (g @ cols.T).reshape(weight.shape)
+    dcols = weight.reshape(f, -1).T @ g
+    dx = _col2im(dcols, x.shape, weight.shape[2:], pads, stride, dilation, out_hw)
+    return dx, dweight, g.sum(axis=1)
