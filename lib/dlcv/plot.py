@@ -435,13 +435,22 @@ __all__.append("plot_receptive_fields")
 # Pooling and receptive fields (chapter 04)
 # ---------------------------------------------------------------------------
 
+__all__ += ["show_pooling", "show_receptive_fields"]
+
 # Okabe-Ito colours (without its yellow, too pale on white): distinguishable with every
 # common colour-vision deficiency.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7")
 
 
-def show_pooling(x, kernel_size: int, stride: int | None = None, padding: int = 0, mode: str = "max",
-                 axes: Sequence[Axes] | None = None, decimals: int = 0) -> tuple[Axes, Axes]:
+def show_pooling(
+    x,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    mode: str = "max",
+    axes: Sequence[Axes] | None = None,
+    decimals: int = 0,
+) -> tuple[Axes, Axes]:
     """Draw a small 2-D array, its pooling windows and the pooled result, values written in.
 
     Each window is outlined in its own colour on the input (left) and the output cell it
@@ -478,9 +487,16 @@ def show_pooling(x, kernel_size: int, stride: int | None = None, padding: int = 
     else:
         out, where = avg_pool2d(a, kernel_size, stride, padding), None
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(2.0 + 0.45 * (a.shape[1] + out.shape[1] + 2 * padding),
-                                              1.2 + 0.45 * (a.shape[0] + 2 * padding)),
-                               layout="constrained", width_ratios=[a.shape[1] + 2 * padding, out.shape[1]])
+        _, axes = plt.subplots(
+            1,
+            2,
+            figsize=(
+                2.0 + 0.45 * (a.shape[1] + out.shape[1] + 2 * padding),
+                1.2 + 0.45 * (a.shape[0] + 2 * padding),
+            ),
+            layout="constrained",
+            width_ratios=[a.shape[1] + 2 * padding, out.shape[1]],
+        )
     ax_in, ax_out = axes
     rng = display_range(a, signed=False, vmin=min(0.0, float(a.min())))
     _value_grid(ax_in, a, rng, decimals, bold=None if where is None else where.ravel())
@@ -488,36 +504,71 @@ def show_pooling(x, kernel_size: int, stride: int | None = None, padding: int = 
         colour = OKABE_ITO[(i * out.shape[1] + j) % len(OKABE_ITO)]
         inset = 0.06 * (1 + (i + j) % 2) if stride < kernel_size else 0.06
         top, left = i * stride - padding - 0.5 + inset, j * stride - padding - 0.5 + inset
-        ax_in.add_patch(mpl.patches.Rectangle((left, top), kernel_size - 2 * inset, kernel_size - 2 * inset,
-                                              fill=False, edgecolor=colour, linewidth=2.5))
+        ax_in.add_patch(
+            mpl.patches.Rectangle(
+                (left, top),
+                kernel_size - 2 * inset,
+                kernel_size - 2 * inset,
+                fill=False,
+                edgecolor=colour,
+                linewidth=2.5,
+            )
+        )
     if padding:
         h, w = a.shape
-        outer = mpl.patches.Rectangle((-padding - 0.5, -padding - 0.5), w + 2 * padding, h + 2 * padding,
-                                      fill=False, hatch="//", edgecolor="0.6", linewidth=0, zorder=0)
+        outer = mpl.patches.Rectangle(
+            (-padding - 0.5, -padding - 0.5),
+            w + 2 * padding,
+            h + 2 * padding,
+            fill=False,
+            hatch="//",
+            edgecolor="0.6",
+            linewidth=0,
+            zorder=0,
+        )
         ax_in.add_patch(outer)
         ax_in.set_xlim(-padding - 0.5, w + padding - 0.5)
         ax_in.set_ylim(h + padding - 0.5, -padding - 0.5)
     _value_grid(ax_out, out, rng, decimals if mode == "max" else max(decimals, 2))
     for i, j in np.ndindex(*out.shape):
         colour = OKABE_ITO[(i * out.shape[1] + j) % len(OKABE_ITO)]
-        ax_out.add_patch(mpl.patches.Rectangle((j - 0.44, i - 0.44), 0.88, 0.88, fill=False,
-                                               edgecolor=colour, linewidth=2.5))
+        ax_out.add_patch(
+            mpl.patches.Rectangle(
+                (j - 0.44, i - 0.44), 0.88, 0.88, fill=False, edgecolor=colour, linewidth=2.5
+            )
+        )
     name = "max" if mode == "max" else "average"
-    ax_in.set_title(f"input {a.shape[0]}×{a.shape[1]}" + (f", padding {padding}" if padding else ""))
-    ax_out.set_title(f"{name} pool {kernel_size}×{kernel_size}, stride {stride}\n"
-                     f"→ {out.shape[0]}×{out.shape[1]}")
+    ax_in.set_title(
+        f"input {a.shape[0]}×{a.shape[1]}" + (f", padding {padding}" if padding else "")
+    )
+    ax_out.set_title(
+        f"{name} pool {kernel_size}×{kernel_size}, stride {stride}\n"
+        f"→ {out.shape[0]}×{out.shape[1]}"
+    )
     return ax_in, ax_out
 
 
 def _value_grid(ax: Axes, a: np.ndarray, rng: DisplayRange, decimals: int, bold=None) -> None:
     """Grey cells with their values written in (bold at the flat indices in ``bold``)."""
     # light greys only (the lowest value maps to 55 % grey), so black numbers stay readable
-    ax.imshow(a, cmap=rng.cmap, vmin=rng.vmin - 1.2 * (rng.vmax - rng.vmin), vmax=rng.vmax,
-              interpolation="nearest")
+    ax.imshow(
+        a,
+        cmap=rng.cmap,
+        vmin=rng.vmin - 1.2 * (rng.vmax - rng.vmin),
+        vmax=rng.vmax,
+        interpolation="nearest",
+    )
     winners = set() if bold is None else {int(b) for b in bold}
     for (r, c), value in np.ndenumerate(a):
-        ax.text(c, r, f"{value:.{decimals}f}", ha="center", va="center", fontsize=9,
-                fontweight="bold" if r * a.shape[1] + c in winners else "normal")
+        ax.text(
+            c,
+            r,
+            f"{value:.{decimals}f}",
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold" if r * a.shape[1] + c in winners else "normal",
+        )
     ax.set_xticks(range(a.shape[1]))
     ax.set_yticks(range(a.shape[0]))
     ax.tick_params(length=0, labelsize=7)
@@ -525,8 +576,14 @@ def _value_grid(ax: Axes, a: np.ndarray, rng: DisplayRange, decimals: int, bold=
     ax.set_ylabel("row")
 
 
-def show_receptive_fields(image, report, point, ax: Axes | None = None, layers: Sequence[int] | None = None,
-                          title: str | None = None) -> Axes:
+def show_receptive_fields(
+    image,
+    report,
+    point,
+    ax: Axes | None = None,
+    layers: Sequence[int] | None = None,
+    title: str | None = None,
+) -> Axes:
     """Draw nested squares: the receptive field, on the input, of one unit in each layer.
 
     For each chosen layer the unit whose receptive field is centred nearest to ``point``
@@ -554,8 +611,10 @@ def show_receptive_fields(image, report, point, ax: Axes | None = None, layers: 
     """
     a = _as_image_array(image)
     if tuple(report.input_shape[1:]) != a.shape[:2]:
-        raise ValueError(f"the report is for inputs of {report.input_shape[1:]}, but the image has "
-                         f"shape {a.shape[:2]}")
+        raise ValueError(
+            f"the report is for inputs of {report.input_shape[1:]}, but the image has "
+            f"shape {a.shape[:2]}"
+        )
     chosen = [r for r in report.layers if r.ok and (layers is None or r.index in layers)]
     if not chosen:
         raise ValueError("no layer to draw: every chosen layer lacks an output")
@@ -568,13 +627,26 @@ def show_receptive_fields(image, report, point, ax: Axes | None = None, layers: 
             centre0 = r.start[axis] + (r.rf[axis] - 1) / 2
             unit = int(np.clip(np.round((point[axis] - centre0) / r.jump[axis]), 0, n_out - 1))
             corner.append(r.start[axis] + unit * r.jump[axis])
-        ax.add_patch(mpl.patches.Rectangle((corner[1] - 0.5, corner[0] - 0.5), r.rf[1], r.rf[0], fill=False,
-                                           edgecolor=colour, linewidth=2,
-                                           label=f"{r.index}: {r.layer.describe().split(',')[0]} — "
-                                                 f"{r.rf[0]}×{r.rf[1]}"))
+        ax.add_patch(
+            mpl.patches.Rectangle(
+                (corner[1] - 0.5, corner[0] - 0.5),
+                r.rf[1],
+                r.rf[0],
+                fill=False,
+                edgecolor=colour,
+                linewidth=2,
+                label=f"{r.index}: {r.layer.describe().split(',')[0]} — {r.rf[0]}×{r.rf[1]}",
+            )
+        )
     ax.plot(point[1], point[0], marker="+", color=OKABE_ITO[4], markersize=10, mew=2)
     ax.set_xlim(-0.5, a.shape[1] - 0.5)
     ax.set_ylim(a.shape[0] - 0.5, -0.5)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title="layer: receptive field",
-              title_fontsize=8, frameon=False)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=8,
+        title="layer: receptive field",
+        title_fontsize=8,
+        frameon=False,
+    )
     return ax

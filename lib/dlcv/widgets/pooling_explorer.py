@@ -16,9 +16,10 @@ A line of text gives the output shape and the formula behind it. An impossible
 setting (padding more than half the window) shows the library's message inside the
 widget; nothing is raised and the next valid setting redraws.
 
-Pictures are PNG bytes in ``ipywidgets.Image`` (built with NumPy and Pillow, see
-:func:`dlcv.plot.colorize` and :func:`dlcv.plot.to_png`), not Matplotlib figures, so an
-update takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
+Pictures are PNG bytes in ``ipywidgets.Image``, drawn with NumPy and encoded by Pillow as
+one-byte-per-pixel palette images (grey levels, the colour rule of :mod:`dlcv.plot` for
+non-negative maps, plus six Okabe-Ito colours), not Matplotlib figures, so an update takes
+milliseconds (``benchmarks/bench_widgets.py`` measures it).
 
 >>> from dlcv.widgets.pooling_explorer import PoolingExplorer
 >>> explorer = PoolingExplorer(image="camera", mode="max", kernel_size=2)  # doctest: +SKIP
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import html
 import io
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
@@ -55,13 +57,15 @@ FEATURES = {
 }
 """Inputs offered: the photo, or ``max(0, correlate2d(photo, kernel))`` for a preset."""
 
-CROPS = ("top-left corner", "centre", "bottom-right corner")
-"""Where the zoomed crop sits: the corners show padding and the floor-mode remainder."""
+CROPS = ("most detailed patch", "centre", "top-left corner", "bottom-right corner")
+"""Where the zoomed crop sits. The most detailed patch is the 32x32 patch of the input with
+the largest standard deviation; the corners show the padding and the floor-mode remainder."""
 
 MAX_WINDOW = 8
 CROP = 32  # input pixels per side of the zoomed crop
 ZOOM = 8  # screen pixels per crop pixel
-PANEL = CROP * ZOOM  # 256 px, also the size of the whole-image panels
+PANEL = CROP * ZOOM  # 256 px: the zoomed panels
+WHOLE = 192  # longer side of the whole-image panels (small PNGs keep notebooks light)
 
 # Pictures are palette ("P") images: indices 0..N_GREY-1 are grey levels (the course's
 # colour rule for non-negative maps, 0 = black), the last six are Okabe-Ito colours that
@@ -70,10 +74,16 @@ PANEL = CROP * ZOOM  # 256 px, also the size of the whole-image panels
 N_GREY = 250
 SKY, YELLOW, VERMILLION, PURPLE, BLUE, WHITE = range(N_GREY, N_GREY + 6)
 _WINDOW_COLOURS = (SKY, YELLOW)
-_PALETTE = np.concatenate([
-    np.repeat(np.round(np.linspace(0, 255, N_GREY)), 3),
-    [86, 180, 233, 240, 228, 66, 213, 94, 0, 204, 121, 167, 0, 114, 178, 255, 255, 255],
-]).astype(np.uint8).tolist()
+_PALETTE = (
+    np.concatenate(
+        [
+            np.repeat(np.round(np.linspace(0, 255, N_GREY)), 3),
+            [86, 180, 233, 240, 228, 66, 213, 94, 0, 204, 121, 167, 0, 114, 178, 255, 255, 255],
+        ]
+    )
+    .astype(np.uint8)
+    .tolist()
+)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -113,18 +123,39 @@ def coverage(n: int, kernel_size: int, stride: int, padding: int) -> np.ndarray:
     return np.cumsum(edges[:-1]) > 0
 
 
-def _crop_origin(where: str, n: int, k: int, s: int, p: int, size: int) -> int:
-    """Input index of the crop's first row (or column); negative inside the padding."""
+def _crop_origin(where: str, n: int, k: int, s: int, p: int, size: int, detail: int) -> int:
+    """Input index of the crop's first row (or column); negative inside the padding.
+
+    ``detail`` is the index of the most detailed patch's centre along this axis. The
+    centre and detail crops start on the window boundary nearest to where they belong.
+    """
     if where == "top-left corner":
         return -p
     if where == "bottom-right corner":
         return n + p - size
-    starts = window_starts(n, k, s, p)  # centre: start on a window boundary near the middle
-    return int(starts[np.argmin(np.abs(starts - (n - size) // 2))])
+    middle = detail if where == "most detailed patch" else n // 2
+    starts = window_starts(n, k, s, p)
+    return int(starts[np.argmin(np.abs(starts - (middle - size // 2)))])
+
+
+def _most_detailed(data: np.ndarray, size: int = CROP) -> tuple[int, int]:
+    """(row, column) of the centre of the ``size`` x ``size`` patch with the largest variance."""
+    from scipy.ndimage import uniform_filter
+
+    mean = uniform_filter(data, size, mode="constant")
+    variance = uniform_filter(data * data, size, mode="constant") - mean * mean
+    h, w = data.shape
+    m = size // 2  # keep the patch inside the image
+    inner = variance[m : max(h - m, m + 1), m : max(w - m, m + 1)]
+    r, c = np.unravel_index(np.argmax(inner), inner.shape)
+    return int(r + m), int(c + m)
 
 
 def _owner(index: np.ndarray, n_out: int, k: int, s: int, p: int) -> np.ndarray:
-    """Output index whose tile (its window's first min(s, k) pixels) holds each input index; -1 if none."""
+    """Output index whose tile holds each input index, or -1.
+
+    An output's tile is the first ``min(s, k)`` pixels of its window along the axis.
+    """
     shifted = index + p
     owner = np.floor_divide(shifted, s)
     inside = (shifted >= 0) & (np.mod(shifted, s) < min(s, k)) & (owner < n_out)
@@ -142,7 +173,7 @@ def _zoom(index: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(index, ZOOM, axis=0), ZOOM, axis=1)
 
 
-def _fit(a: np.ndarray, size: int = PANEL) -> tuple[np.ndarray, float]:
+def _fit(a: np.ndarray, size: int = WHOLE) -> tuple[np.ndarray, float]:
     """Resize a float map so its longer side is ``size`` (area average down, nearest up)."""
     img = Image.fromarray(np.asarray(a, dtype=np.float32))
     scale = size / max(img.size)
@@ -151,7 +182,9 @@ def _fit(a: np.ndarray, size: int = PANEL) -> tuple[np.ndarray, float]:
     return np.asarray(img.resize(new, method)), new[0] / img.width
 
 
-def _outline(canvas: np.ndarray, top, left, height: int, width: int, value: int, thickness: int = 1) -> None:
+def _outline(
+    canvas: np.ndarray, top, left, height: int, width: int, value: int, thickness: int = 1
+) -> None:
     """Paint rectangle outlines into ``canvas`` in place (vectorised over many rectangles).
 
     ``top`` and ``left`` are arrays of top-left corners; every rectangle is ``height`` x
@@ -162,10 +195,24 @@ def _outline(canvas: np.ndarray, top, left, height: int, width: int, value: int,
     for t in range(min(thickness, (min(height, width) + 1) // 2)):
         across = left + t + np.arange(width - 2 * t)
         down = top + t + np.arange(height - 2 * t)
-        rows = np.concatenate([np.broadcast_to(top + t, across.shape),
-                               np.broadcast_to(top + height - 1 - t, across.shape), down, down], axis=None)
-        cols = np.concatenate([across, across, np.broadcast_to(left + t, down.shape),
-                               np.broadcast_to(left + width - 1 - t, down.shape)], axis=None)
+        rows = np.concatenate(
+            [
+                np.broadcast_to(top + t, across.shape),
+                np.broadcast_to(top + height - 1 - t, across.shape),
+                down,
+                down,
+            ],
+            axis=None,
+        )
+        cols = np.concatenate(
+            [
+                across,
+                across,
+                np.broadcast_to(left + t, down.shape),
+                np.broadcast_to(left + width - 1 - t, down.shape),
+            ],
+            axis=None,
+        )
         keep = (rows >= 0) & (rows < canvas.shape[0]) & (cols >= 0) & (cols < canvas.shape[1])
         canvas[rows[keep], cols[keep]] = value
 
@@ -177,6 +224,15 @@ def _png(index: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+class _Source(NamedTuple):
+    """What the explorer pools, with what it needs to draw it (cached per photo and input)."""
+
+    data: np.ndarray  # (H, W) the map being pooled
+    rng: DisplayRange  # its grey scale
+    picture: np.ndarray  # the whole map fitted to the panel, as palette indices
+    detail: tuple[int, int]  # centre of the most detailed 32x32 patch
 
 
 def _label(text: str) -> widgets.HTML:
@@ -197,8 +253,8 @@ class PoolingExplorer(widgets.VBox):
     stride : int, 1..8
     padding : int, 0..4
         Must be at most ``kernel_size // 2``; otherwise the widget shows why.
-    crop : {"top-left corner", "centre", "bottom-right corner"}
-        Where the zoomed 32x32 crop sits.
+    crop : {"most detailed patch", "centre", "top-left corner", "bottom-right corner"}
+        Where the zoomed 32x32 crop sits (see :data:`CROPS`).
 
     Attributes
     ----------
@@ -222,20 +278,36 @@ class PoolingExplorer(widgets.VBox):
         The message of the current impossible setting, None when it is valid.
     """
 
-    def __init__(self, image: str = "camera", feature: str = "pixels", mode: str = "max",
-                 kernel_size: int = 2, stride: int = 2, padding: int = 0, crop: str = "centre"):
-        self._cache: dict[tuple[str, str], tuple[np.ndarray, DisplayRange, np.ndarray]] = {}
+    def __init__(
+        self,
+        image: str = "camera",
+        feature: str = "pixels",
+        mode: str = "max",
+        kernel_size: int = 2,
+        stride: int = 2,
+        padding: int = 0,
+        crop: str = "most detailed patch",
+    ):
+        self._cache: dict[tuple[str, str], _Source] = {}
         self.input = np.zeros((1, 1))
         self.output = np.zeros((1, 1))
         self.error: str | None = None
-        self.mode = widgets.ToggleButtons(options=[("max", "max"), ("average", "avg")], value=mode,
-                                          description="pooling")
-        self.kernel_size = widgets.IntSlider(value=kernel_size, min=1, max=MAX_WINDOW, description="window")
+        self.mode = widgets.ToggleButtons(
+            options=[("max", "max"), ("average", "avg")], value=mode, description="pooling"
+        )
+        self.kernel_size = widgets.IntSlider(
+            value=kernel_size, min=1, max=MAX_WINDOW, description="window"
+        )
         self.stride = widgets.IntSlider(value=stride, min=1, max=MAX_WINDOW, description="stride")
-        self.padding = widgets.IntSlider(value=padding, min=0, max=MAX_WINDOW // 2, description="padding")
+        self.padding = widgets.IntSlider(
+            value=padding, min=0, max=MAX_WINDOW // 2, description="padding"
+        )
         self.image = widgets.Dropdown(options=IMAGES, value=image, description="photo")
-        self.feature = widgets.Dropdown(options=[(label, key) for key, label in FEATURES.items()],
-                                        value=feature, description="input")
+        self.feature = widgets.Dropdown(
+            options=[(label, key) for key, label in FEATURES.items()],
+            value=feature,
+            description="input",
+        )
         self.crop = widgets.Dropdown(options=CROPS, value=crop, description="zoom on")
         self.status = widgets.HTML()
         self.message = widgets.HTML()
@@ -246,42 +318,73 @@ class PoolingExplorer(widgets.VBox):
             "(when windows overlap, only every m-th is outlined, m = ⌈window / stride⌉, and the "
             "thick sky-blue box is the next window to the right); one window and its output value "
             "in vermillion; purple stripes = padding; blue dots = pixels no window reads. Each "
-            "pooled value is painted where its window starts.</small>")
-        titles = ("input (whole)", "output (whole)", "input crop ×8 with the pooling windows",
-                  "pooled values over the same crop")
-        panels = [widgets.VBox([_label(t), v]) for t, v in zip(titles, views, strict=True)]
-        controls = widgets.VBox([
-            widgets.HBox([self.mode, self.image]),
-            widgets.HBox([self.kernel_size, self.feature]),
-            widgets.HBox([self.stride, self.crop]),
+            "pooled value is painted where its window starts.</small>"
+        )
+        titles = (
+            "input (whole), crop boxed",
+            "output (whole), crop boxed",
+            "crop ×8 with the pooling windows",
+            "pooled values over the crop",
+        )
+        widths = (WHOLE, WHOLE, PANEL, PANEL)
+        panels = [
+            widgets.VBox([_label(t), v], layout=widgets.Layout(width=f"{w + 8}px"))
+            for t, v, w in zip(titles, views, widths, strict=True)
+        ]
+        controls = widgets.VBox(
+            [
+                widgets.HBox([self.mode, self.image]),
+                widgets.HBox([self.kernel_size, self.feature]),
+                widgets.HBox([self.stride, self.crop]),
+                self.padding,
+            ]
+        )
+        super().__init__(
+            [
+                controls,
+                self.status,
+                self.message,
+                widgets.HBox(panels[:2]),
+                widgets.HBox(panels[2:]),
+                legend,
+            ]
+        )
+        for control in (
+            self.mode,
+            self.kernel_size,
+            self.stride,
             self.padding,
-        ])
-        super().__init__([controls, self.status, self.message,
-                          widgets.HBox(panels[:2]), widgets.HBox(panels[2:]), legend])
-        for control in (self.mode, self.kernel_size, self.stride, self.padding,
-                        self.image, self.feature, self.crop):
+            self.image,
+            self.feature,
+            self.crop,
+        ):
             control.observe(self._on_change, names="value")
         self.update()
 
     # ------------------------------------------------------------------ state
-    def _source(self) -> tuple[np.ndarray, DisplayRange, np.ndarray]:
-        """The input map, its grey range and its whole-image picture (cached per choice)."""
+    def _source(self) -> _Source:
+        """The input map, its grey range, its whole-image picture and its most detailed patch."""
         key = (self.image.value, self.feature.value)
         if key not in self._cache:
             photo = sample_image(self.image.value, grey=True)
             if self.feature.value == "pixels":
                 data, rng = photo, DisplayRange("gray", 0.0, 1.0, False)
             else:
-                data = np.maximum(correlate2d(photo, kernels.get(self.feature.value), padding="same"), 0.0)
+                data = np.maximum(
+                    correlate2d(photo, kernels.get(self.feature.value), padding="same"), 0.0
+                )
                 top = float(np.percentile(data, 99.5)) or 1.0
                 rng = DisplayRange("gray", 0.0, top, False)  # a few brightest edges saturate
-            self._cache[key] = (data, rng, _grey(_fit(data)[0], rng))
+            self._cache[key] = _Source(data, rng, _grey(_fit(data)[0], rng), _most_detailed(data))
         return self._cache[key]
 
     def settings(self) -> dict:
         """The current pooling settings, as keyword arguments of ``dlcv.pool.max_pool2d``."""
-        return {"kernel_size": self.kernel_size.value, "stride": self.stride.value,
-                "padding": self.padding.value}
+        return {
+            "kernel_size": self.kernel_size.value,
+            "stride": self.stride.value,
+            "padding": self.padding.value,
+        }
 
     def _on_change(self, change=None) -> None:
         self.update()
@@ -289,36 +392,42 @@ class PoolingExplorer(widgets.VBox):
     def update(self) -> None:
         """Recompute and redraw for the current controls. Never raises."""
         try:
-            data, rng, picture = self._source()
-            self.input = data
+            source = self._source()
+            self.input = source.data
             pool = max_pool2d if self.mode.value == "max" else avg_pool2d
             try:
-                out = pool(data, **self.settings())
+                out = pool(source.data, **self.settings())
             except ValueError as exc:
                 self._show_error(str(exc))
                 return
             self.output, self.error = out, None
             self.message.value = ""
-            self._draw(data, out, rng, picture)
+            self._draw(source, out)
         except Exception as exc:  # a widget callback must never raise
             self._show_error(f"{type(exc).__name__}: {exc}")
 
     def _show_error(self, text: str) -> None:
         k = self.kernel_size.value
         self.error = text
-        hint = (f" Lower the padding to at most {k // 2} (half the window {k}) or widen the window."
-                if self.padding.value > k // 2 else "")
+        hint = (
+            f" Lower the padding to at most {k // 2} (half the window {k}) or widen the window."
+            if self.padding.value > k // 2
+            else ""
+        )
         self.message.value = (
             "<div style='color:#b35806'><b>⚠ This setting is impossible:</b> "
-            f"{html.escape(text)}.{html.escape(hint)} The pictures still show the last valid setting.</div>")
+            f"{html.escape(text)}.{html.escape(hint)} "
+            "The pictures still show the last valid setting.</div>"
+        )
 
     # ------------------------------------------------------------------ drawing
-    def _draw(self, data: np.ndarray, out: np.ndarray, rng: DisplayRange, picture: np.ndarray) -> None:
+    def _draw(self, source: _Source, out: np.ndarray) -> None:
+        data, rng = source.data, source.rng
         k, s, p = self.kernel_size.value, self.stride.value, self.padding.value
-        geo = _Geometry.of(data.shape, k, s, p, self.crop.value)
-        source = f"{self.image.value}, {FEATURES[self.feature.value]}"
-        self.status.value = _status_html(self.mode.value, source, data.shape, out.shape, k, s, p)
-        self.input_view.value = _png(_whole_input(picture, data.shape, geo))
+        geo = _Geometry.of(data.shape, k, s, p, self.crop.value, source.detail)
+        name = f"{self.image.value}, {FEATURES[self.feature.value]}"
+        self.status.value = _status_html(self.mode.value, name, data.shape, out.shape, k, s, p)
+        self.input_view.value = _png(_whole_input(source.picture, data.shape, geo))
         self.output_view.value = _png(_whole_output(out, rng, geo))
         self.windows_view.value = _png(_windows_picture(data, rng, geo))
         self.pooled_view.value = _png(_pooled_picture(out, rng, geo))
@@ -334,11 +443,13 @@ class _Geometry:
         self.selected = selected  # (i, j): the output unit highlighted in the crop
 
     @classmethod
-    def of(cls, shape, k, s, p, where):
+    def of(cls, shape, k, s, p, where, detail=None):
+        """Geometry for an input of ``shape``; ``detail`` is the most detailed patch's centre."""
+        detail = (shape[0] // 2, shape[1] // 2) if detail is None else detail
         axes = []
-        for n in shape:
+        for n, middle in zip(shape, detail, strict=True):
             size = min(CROP, n + 2 * p)
-            first = _crop_origin(where, n, k, s, p, size)
+            first = _crop_origin(where, n, k, s, p, size, middle)
             starts = window_starts(n, k, s, p)
             chosen = int(np.argmin(np.abs(starts - (first + (size - k) // 2))))
             axes.append((first + np.arange(size), starts, chosen))
@@ -350,13 +461,17 @@ def _status_html(mode: str, source: str, shape, out_shape, k: int, s: int, p: in
     """Output shape, the floor formula per axis and how many pixels no window reads."""
     (h, w), (oh, ow) = shape, out_shape
     unread = h * w - int(coverage(h, k, s, p).sum()) * int(coverage(w, k, s, p).sum())
-    formula = " ; ".join(f"{axis}: ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1 = {m}"
-                         for axis, n, m in (("rows", h, oh), ("columns", w, ow)))
-    return (f"<b>{'max' if mode == 'max' else 'average'} pooling of {html.escape(source)}, "
-            f"window {k}×{k}, stride {s}, padding {p}: input {h}×{w} → output {oh}×{ow}</b> "
-            f"({oh * ow / (h * w):.1%} as many "
-            f"values; {unread:,} input pixels ({unread / (h * w):.1%}) lie in no window)<br>"
-            f"<small>{formula}</small>")
+    formula = " ; ".join(
+        f"{axis}: ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1 = {m}"
+        for axis, n, m in (("rows", h, oh), ("columns", w, ow))
+    )
+    return (
+        f"<b>{'max' if mode == 'max' else 'average'} pooling of {html.escape(source)}, "
+        f"window {k}×{k}, stride {s}, padding {p}: input {h}×{w} → output {oh}×{ow}</b> "
+        f"({oh * ow / (h * w):.1%} as many "
+        f"values; {unread:,} input pixels ({unread / (h * w):.1%}) lie in no window)<br>"
+        f"<small>{formula}</small>"
+    )
 
 
 def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
@@ -366,20 +481,35 @@ def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
     r0, r1 = max(geo.rows[0], 0), min(geo.rows[-1] + 1, shape[0])
     c0, c1 = max(geo.cols[0], 0), min(geo.cols[-1] + 1, shape[1])
     top, left = int(r0 * scale), int(c0 * scale)
-    _outline(canvas, top, left, max(int(r1 * scale) - top, 1), max(int(c1 * scale) - left, 1), VERMILLION, 2)
+    _outline(
+        canvas,
+        top,
+        left,
+        max(int(r1 * scale) - top, 1),
+        max(int(c1 * scale) - left, 1),
+        VERMILLION,
+        2,
+    )
     return canvas
 
 
 def _whole_output(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
-    """The whole output fitted to the panel, with a box around the units whose windows start in the crop."""
+    """The whole output fitted to the panel; the units whose windows start in the crop are boxed."""
     fitted, scale = _fit(out)
     canvas = _grey(fitted, rng)
     i = np.flatnonzero((geo.row_starts >= geo.rows[0]) & (geo.row_starts <= geo.rows[-1]))
     j = np.flatnonzero((geo.col_starts >= geo.cols[0]) & (geo.col_starts <= geo.cols[-1]))
     if i.size and j.size:
         top, left = int(i[0] * scale), int(j[0] * scale)
-        _outline(canvas, top, left, max(int((i[-1] + 1) * scale) - top, 1),
-                 max(int((j[-1] + 1) * scale) - left, 1), VERMILLION, 2)
+        _outline(
+            canvas,
+            top,
+            left,
+            max(int((i[-1] + 1) * scale) - top, 1),
+            max(int((j[-1] + 1) * scale) - left, 1),
+            VERMILLION,
+            2,
+        )
     return canvas
 
 
@@ -388,7 +518,9 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
     (h, w), k, s, p = geo.shape, geo.k, geo.s, geo.p
     rows, cols = np.clip(geo.rows, 0, h - 1), np.clip(geo.cols, 0, w - 1)
     canvas = _zoom(_grey(data[rows][:, cols], rng))
-    inside = ((geo.rows >= 0) & (geo.rows < h))[:, None] & ((geo.cols >= 0) & (geo.cols < w))[None, :]
+    inside = ((geo.rows >= 0) & (geo.rows < h))[:, None] & ((geo.cols >= 0) & (geo.cols < w))[
+        None, :
+    ]
     read = coverage(h, k, s, p)[rows][:, None] & coverage(w, k, s, p)[cols][None, :]
     yy, xx = np.indices(canvas.shape)
     padding, unread = _zoom(~inside), _zoom(inside & ~read)
@@ -412,9 +544,18 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
         _outline(canvas, top, left, k * ZOOM - 2, k * ZOOM - 2, _WINDOW_COLOURS[parity])
     top = (geo.row_starts[i] - geo.rows[0]) * ZOOM
     if s < k and j + 1 < geo.col_starts.size:
-        _outline(canvas, top + 3, (geo.col_starts[j + 1] - geo.cols[0]) * ZOOM + 3, k * ZOOM - 6,
-                 k * ZOOM - 6, SKY, 2)
-    _outline(canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, VERMILLION, 3)
+        _outline(
+            canvas,
+            top + 3,
+            (geo.col_starts[j + 1] - geo.cols[0]) * ZOOM + 3,
+            k * ZOOM - 6,
+            k * ZOOM - 6,
+            SKY,
+            2,
+        )
+    _outline(
+        canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, VERMILLION, 3
+    )
     return canvas
 
 
@@ -427,8 +568,15 @@ def _pooled_picture(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.nd
     canvas = _zoom(small)
     i, j = geo.selected
     tile = min(s, k) * ZOOM
-    _outline(canvas, (geo.row_starts[i] - geo.rows[0]) * ZOOM, (geo.col_starts[j] - geo.cols[0]) * ZOOM,
-             tile, tile, VERMILLION, 3)
+    _outline(
+        canvas,
+        (geo.row_starts[i] - geo.rows[0]) * ZOOM,
+        (geo.col_starts[j] - geo.cols[0]) * ZOOM,
+        tile,
+        tile,
+        VERMILLION,
+        3,
+    )
     return canvas
 
 
