@@ -1,0 +1,407 @@
+"""Helpers shared by the book, browser and live-widget tests and by the live benchmark.
+
+Nothing here is a test. Everything binds to 127.0.0.1 only and every wait is bounded.
+
+* The book: which pages ``_toc.yml`` lists, where each page's source is, how to build.
+* A static web server for the built HTML (a thread running :mod:`http.server`).
+* Debian's Chromium driven by Playwright for Python (never a browser download).
+* A Voila server giving one chapter a live kernel, and the JavaScript that changes a
+  widget control and waits for the widget's image to change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
+
+CHROMIUM = os.environ.get("DLCV_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REQUIRE_BROWSER = os.environ.get("DLCV_REQUIRE_BROWSER") == "1"
+
+
+# --------------------------------------------------------------------------- the book
+def book_config() -> dict:
+    """The parsed ``_config.yml``."""
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def repository() -> tuple[str, str, str]:
+    """``(url, "owner/name", branch)`` of the repository named once in ``_config.yml``."""
+    repo = book_config()["repository"]
+    url = repo["url"].rstrip("/")
+    parts = urlsplit(url)
+    if parts.netloc != "github.com" or parts.path.count("/") != 2:
+        raise ValueError(f"repository.url in _config.yml must be https://github.com/OWNER/NAME, got {url!r}")
+    return url, parts.path.strip("/"), repo.get("branch", "main")
+
+
+def _toc_entries(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "file" in node:
+            yield node["file"]
+        if "glob" in node:
+            for path in sorted(ROOT.glob(node["glob"])):
+                if path.suffix in SOURCE_SUFFIXES:
+                    yield path.relative_to(ROOT).with_suffix("").as_posix()
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []) or []:
+                yield from _toc_entries(child)
+
+
+def toc_docnames() -> list[str]:
+    """Every page ``_toc.yml`` lists (root first), as Sphinx docnames (no suffix)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"], *_toc_entries(toc)]
+    return [Path(n).with_suffix("").as_posix() if Path(n).suffix in SOURCE_SUFFIXES else n for n in names]
+
+
+def source_of(docname: str) -> Path | None:
+    """The source file of a page, or None when it does not exist."""
+    for suffix in SOURCE_SUFFIXES:
+        path = ROOT / f"{docname}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def toc_notebooks() -> list[str]:
+    """Docnames of the pages whose source is a notebook."""
+    return [d for d in toc_docnames() if (source := source_of(d)) is not None and source.suffix == ".ipynb"]
+
+
+@dataclass
+class BookBuild:
+    """One build of the book: where the HTML is, and what the build printed."""
+
+    html: Path
+    log: str
+    returncode: int
+    command: list[str]
+    seconds: float
+
+    def page(self, docname: str) -> Path:
+        return self.html / f"{docname}.html"
+
+
+def build_book(output: Path, timeout: float = 1800) -> BookBuild:
+    """``jupyter-book build <repo> --path-output <output> -W -n --keep-going`` (this venv's)."""
+    command = [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(output),
+               "-W", "-n", "--keep-going"]
+    env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return BookBuild(html=output / "_build" / "html", log=done.stdout + done.stderr,
+                     returncode=done.returncode, command=command, seconds=time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- static server
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (ephemeral port) in a thread; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def is_local(url: str) -> bool:
+    """True for requests the book may make: its own server, data: and blob: URLs."""
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
+
+
+# --------------------------------------------------------------------------- browser
+def browser_unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright for Python is not installed ({exc}); pip install -r requirements.txt"
+    if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
+        return (f"no Chromium at {CHROMIUM}; install Debian's package (apt-get install chromium) "
+                f"or point DLCV_CHROMIUM at one")
+    return None
+
+
+def launch_browser(playwright):
+    """Debian's Chromium, headless, no sandbox, no background networking."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+@dataclass
+class PageLog:
+    """What a page said and fetched while it loaded."""
+
+    errors: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def watch(page, block_external: bool) -> PageLog:
+    """Record console errors, uncaught exceptions, failed and non-local requests.
+
+    With ``block_external`` every request that is not to 127.0.0.1 is aborted (the page
+    must still be complete); without it such requests are let through but recorded.
+    """
+    log = PageLog()
+
+    def route(r):
+        url = r.request.url
+        if is_local(url):
+            r.continue_()
+            return
+        log.external.append(url)
+        if block_external:
+            r.abort("internetdisconnected")
+        else:
+            r.continue_()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: log.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.errors.append(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: log.failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: log.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+    return log
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- live kernel
+@contextlib.contextmanager
+def voila_server(notebook: Path, startup_timeout: float = 120) -> Iterator[str]:
+    """Run Voila on one notebook, on 127.0.0.1 only; yield its URL; always stop it.
+
+    Voila executes the notebook in a fresh kernel of this environment (cwd: the
+    notebook's folder, as nbval and a learner run it). Jupyter's runtime, data and
+    config folders are temporary so nothing is written to the user's home.
+    """
+    voila = BIN / "voila"
+    if not voila.exists():
+        raise FileNotFoundError(f"{voila} is missing: pip install -r requirements.txt (voila is pinned there)")
+    port = free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="dlcv-voila-"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), JUPYTER_DATA_DIR=str(scratch / "data"),
+               JUPYTER_CONFIG_DIR=str(scratch / "config"), PYTHONUNBUFFERED="1")
+    command = [str(voila), notebook.name, f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
+               "--show_tracebacks=True", "--Voila.port_retries=0"]
+    log_path = scratch / "voila.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=notebook.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"Voila exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Voila did not listen on 127.0.0.1:{port} within {startup_timeout:.0f} s:\n"
+                                   f"{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        _stop(process)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM Voila's process group (it and its kernel), then SIGKILL if it lingers."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+# JavaScript run in the page. A control is found by its description label; the
+# widget it belongs to is its nearest ancestor box that also holds an image.
+FIND_WIDGET_JS = """
+([label, kind]) => {
+  const selector = {dropdown: '.widget-dropdown', slider: '.widget-slider'}[kind];
+  const controls = Array.from(document.querySelectorAll(selector)).filter(el => {
+    const l = el.querySelector('.widget-label');
+    return l && l.textContent.trim() === label;
+  });
+  for (const control of controls) {
+    let root = control.parentElement;
+    while (root && !(root.classList.contains('widget-box') && root.querySelector('img'))) root = root.parentElement;
+    if (!root) continue;
+    document.querySelectorAll('[data-dlcv-root]').forEach(e => e.removeAttribute('data-dlcv-root'));
+    document.querySelectorAll('[data-dlcv-control]').forEach(e => e.removeAttribute('data-dlcv-control'));
+    root.setAttribute('data-dlcv-root', '');
+    control.setAttribute('data-dlcv-control', '');
+    const options = kind === 'dropdown' ? Array.from(control.querySelector('select').options).map(o => o.value) : [];
+    const value = kind === 'dropdown' ? control.querySelector('select').value
+                                      : control.querySelector('.widget-readout').textContent.trim();
+    return {found: true, options, value, images: root.querySelectorAll('img').length};
+  }
+  return {found: false, labels: Array.from(document.querySelectorAll('.widget-label')).map(l => l.textContent.trim())};
+}
+"""
+
+# Hash the bytes of every image of the widget (blob: URLs are fetched in the page).
+IMAGE_DIGESTS_JS = """
+async () => {
+  const imgs = Array.from(document.querySelectorAll('[data-dlcv-root] img'));
+  const out = [];
+  for (const img of imgs) {
+    const data = await (await fetch(img.src)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', data);
+    out.push(Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join(''));
+  }
+  return out;
+}
+"""
+
+# Change the control, then time until the widget's pictures have all been replaced:
+# every image whose src changes is awaited until decoded (on screen); the update is
+# over when no src has changed for QUIET ms. Returns milliseconds from the change to
+# the last new picture decoded (the QUIET wait itself is not counted).
+CHANGE_AND_TIME_JS = """
+async ([kind, value, timeoutMs]) => {
+  const QUIET = 400;
+  const control = document.querySelector('[data-dlcv-control]');
+  const imgs = Array.from(document.querySelectorAll('[data-dlcv-root] img'));
+  const seen = imgs.map(i => i.src);
+  const decodes = [];
+  let last = null;
+  const done = new Promise((resolve, reject) => {
+    let quiet = null;
+    const timer = setTimeout(() => { observer.disconnect(); reject(new Error('no image changed within ' + timeoutMs + ' ms')); }, timeoutMs);
+    const observer = new MutationObserver(() => {
+      imgs.forEach((img, k) => {
+        if (img.src === seen[k]) return;
+        seen[k] = img.src;
+        decodes.push(img.decode().then(() => { last = Math.max(last || 0, performance.now()); }, () => {}));
+      });
+      if (decodes.length) {
+        clearTimeout(timer);
+        clearTimeout(quiet);
+        quiet = setTimeout(() => { observer.disconnect(); resolve(); }, QUIET);
+      }
+    });
+    imgs.forEach(i => observer.observe(i, {attributes: true, attributeFilter: ['src']}));
+  });
+  const t0 = performance.now();
+  if (kind === 'dropdown') {
+    const select = control.querySelector('select');
+    select.value = value;
+    select.dispatchEvent(new Event('change', {bubbles: true}));
+  } else {
+    const readout = control.querySelector('.widget-readout');
+    readout.focus();
+    readout.textContent = String(value);
+    readout.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', keyCode: 13, which: 13, bubbles: true}));
+    readout.blur();
+  }
+  await done;
+  await Promise.all(decodes);
+  return last - t0;
+}
+"""
+
+
+@dataclass(frozen=True)
+class LiveCase:
+    """A chapter whose widget is driven live: which control, and the values to set."""
+
+    notebook: str
+    label: str
+    kind: str  # "dropdown" or "slider"
+    values: tuple = ()  # for sliders; dropdowns cycle through their own options
+
+    @property
+    def path(self) -> Path:
+        return ROOT / self.notebook
+
+
+LIVE_CASES = (
+    LiveCase("chapters/02_convolution.ipynb", label="Preset", kind="dropdown"),
+    LiveCase("chapters/04_pooling.ipynb", label="window", kind="slider", values=(3, 4, 2, 5, 3, 6, 2, 4)),
+)
+
+
+def open_live_widget(browser, case: LiveCase, base_url: str, timeout_ms: int = 300_000):
+    """Open the Voila page, wait for ``case``'s control, mark its widget; return (page, info, log)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    log = watch(page, block_external=True)
+    page.goto(base_url, wait_until="domcontentloaded", timeout=timeout_ms)
+    label_selector = {"dropdown": ".widget-dropdown .widget-label", "slider": ".widget-slider .widget-label"}[case.kind]
+    exact = re.compile(rf"^\s*{re.escape(case.label)}\s*$")
+    page.locator(label_selector, has_text=exact).first.wait_for(state="visible", timeout=timeout_ms)
+    info = page.evaluate(FIND_WIDGET_JS, [case.label, case.kind])
+    if info["found"]:
+        # every image of the widget has a picture before we start
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('[data-dlcv-root] img')).every(i => i.complete && i.naturalWidth > 0)",
+            timeout=60_000)
+    return page, info, log
+
+
+def change_values(case: LiveCase, info: dict, count: int, current=None) -> list:
+    """``count`` successive values for the control, each different from the one before."""
+    pool = [o for o in info.get("options", []) if o not in ("custom",)] if case.kind == "dropdown" else list(case.values)
+    if len(pool) < 2:
+        raise ValueError(f"{case.notebook}: control {case.label!r} offers fewer than two values: {pool}")
+    values, previous, i = [], current, 0
+    while len(values) < count:
+        v = pool[i % len(pool)]
+        i += 1
+        if str(v) != str(previous):
+            values.append(v)
+            previous = v
+    return values
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,207 @@
+"""Every way of running a chapter points at the repository named once in ``_config.yml``.
+
+* The launch buttons of the built pages (Binder, Colab, Live Code/Thebe), the
+  repository, issue and edit buttons and the download button: right repository,
+  right branch, right notebook path (parsed from the built HTML).
+* Each notebook's first code cell installs the course library from that same
+  repository, only inside Colab; it is tagged ``remove-cell`` and absent from the page.
+* Each notebook checks its environment near the top, and a learner missing the library
+  or a dependency gets one line that says what is missing and how to install it.
+* Binder needs only ``runtime.txt`` and ``requirements.txt``.
+
+Pages and notebooks are discovered from ``_toc.yml``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import textwrap
+from urllib.parse import parse_qs, urlsplit
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from browser_harness import ROOT, book_config, repository, source_of, toc_docnames, toc_notebooks
+
+URL, OWNER_NAME, BRANCH = repository()
+NOTEBOOKS = toc_notebooks()
+PAGES = toc_docnames()
+
+COLAB_CELL = f'''# Colab only: install the course library (Binder and local installs use requirements.txt).
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install -q "dlcv @ git+{URL}@{BRANCH}"'''
+
+
+def _code_cells(docname: str) -> list:
+    nb = nbformat.read(source_of(docname), as_version=4)
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _repo_path(docname: str) -> str:
+    """Path of a page's source inside the repository (``path_to_book`` + source)."""
+    prefix = (book_config()["repository"].get("path_to_book") or "").strip("/")
+    rel = source_of(docname).relative_to(ROOT).as_posix()
+    return f"{prefix}/{rel}" if prefix else rel
+
+
+def _soup(book_html, docname: str) -> BeautifulSoup:
+    page = book_html / f"{docname}.html"
+    assert page.exists(), f"{docname} produced no page"
+    return BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+
+
+def _href(soup: BeautifulSoup, selector: str, docname: str) -> str:
+    links = soup.select(selector)
+    assert len(links) == 1, f"{docname}: expected one '{selector}' button, found {len(links)}"
+    return links[0]["href"]
+
+
+# --------------------------------------------------------------------------- notebooks
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_first_code_cell_installs_the_library_only_in_colab(docname):
+    first = _code_cells(docname)[0]
+    assert first.source.strip() == COLAB_CELL, (
+        f"{docname}: the first code cell must be exactly (address from _config.yml):\n{COLAB_CELL}\n"
+        f"--- found ---\n{first.source}")
+    assert "remove-cell" in first.metadata.get("tags", []), f"{docname}: tag the Colab cell 'remove-cell'"
+
+
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_environment_is_checked_near_the_top(docname):
+    cells = _code_cells(docname)[:3]
+    checks = [c for c in cells if re.search(r"\bcheck_environment\(", c.source)]
+    assert checks, f"{docname}: none of the first three code cells calls check_environment([...])"
+    lines = "".join(o.get("text", "") for o in checks[0].outputs if o.output_type == "stream").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("✅"), (
+        f"{docname}: the stored environment check should print one ✅ line, got {lines}")
+
+
+def _check_cell(docname: str) -> tuple[str, list[str]]:
+    """Source of the environment-check cell and the modules it lists."""
+    cell = next(c for c in _code_cells(docname)[:3] if "check_environment(" in c.source)
+    call = next(node for node in ast.walk(ast.parse(cell.source))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check_environment")
+    modules = ast.literal_eval(call.args[0]) if call.args else []
+    return cell.source, list(modules)
+
+
+BLOCKER = textwrap.dedent('''
+    import importlib.abc, sys
+    BLOCKED = set(sys.argv[1].split(","))
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    for mod in [m for m in sys.modules if m.split(".")[0] in BLOCKED]:
+        del sys.modules[mod]
+    sys.meta_path.insert(0, Blocker())
+    exec(compile(sys.stdin.read(), "<check cell>", "exec"))
+''')
+
+
+def _run_check_without(source: str, blocked: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", BLOCKER, blocked], input=source, capture_output=True,
+                          text=True, timeout=120, cwd=ROOT / "chapters")
+    return [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+
+
+def _missing_cases() -> list:
+    """The library missing, for every notebook; each dependency missing, once (in the
+    first notebook that lists it): every case needs a fresh interpreter."""
+    cases, seen = [], set()
+    for docname in NOTEBOOKS:
+        try:
+            _, modules = _check_cell(docname)
+        except (StopIteration, SyntaxError, ValueError):
+            modules = []
+        for module in ["dlcv", *modules]:
+            if module == "dlcv" or module not in seen:
+                seen.add(module)
+                cases.append(pytest.param(docname, module, id=f"{docname}-without-{module}"))
+    return cases
+
+
+@pytest.mark.parametrize(("docname", "blocked"), _missing_cases())
+def test_a_missing_package_is_explained_in_one_line(docname, blocked):
+    """Run the check cell with one package made unimportable: its last line must name
+    the package and say how to install it (not only a bare ModuleNotFoundError)."""
+    source, _ = _check_cell(docname)
+    lines = _run_check_without(source, blocked)
+    assert lines, f"{docname}: the check cell printed nothing when {blocked} was missing"
+    last = lines[-1]
+    assert blocked in last and "pip install" in last, (
+        f"{docname}: with {blocked!r} missing, the learner's last line is\n  {last}\n"
+        "which should name it and the install command (e.g. `pip install -r requirements.txt` "
+        "from the repository root).\nFull output:\n" + "\n".join(lines[-12:]))
+
+
+# --------------------------------------------------------------------------- built pages
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_launch_buttons_point_at_the_repository_and_notebook(book_html, docname):
+    config = book_config()["launch_buttons"]
+    soup = _soup(book_html, docname)
+    path = _repo_path(docname)
+
+    interface = {"jupyterlab": "lab/tree/", "classic": "tree/"}[config.get("notebook_interface", "classic")]
+    binder = _href(soup, ".dropdown-launch-buttons a[href*='/v2/gh/']", docname)
+    assert binder == f"{config['binderhub_url'].rstrip('/')}/v2/gh/{OWNER_NAME}/{BRANCH}?urlpath={interface}{path}"
+    assert parse_qs(urlsplit(binder).query)["urlpath"] == [f"{interface}{path}"]
+
+    colab = _href(soup, ".dropdown-launch-buttons a[href*='/github/']", docname)
+    assert colab == f"{config['colab_url'].rstrip('/')}/github/{OWNER_NAME}/blob/{BRANCH}/{path}"
+
+    assert config.get("thebe") is True
+    assert soup.select(".dropdown-launch-buttons .btn-launch-thebe"), f"{docname}: no Live Code button"
+    thebe = soup.find("script", type="text/x-thebe-config")
+    assert thebe is not None, f"{docname}: no thebe configuration on the page"
+    text = thebe.get_text()
+    assert f'repo: "{OWNER_NAME}"' in text and f'ref: "{BRANCH}"' in text, text
+    folder = path.rsplit("/", 1)[0] if "/" in path else "."
+    assert f'path: "./{folder}"' in text or (folder == "." and 'path: "."' in text), text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", PAGES)
+def test_source_and_download_buttons(book_html, docname):
+    soup = _soup(book_html, docname)
+    path = _repo_path(docname)
+    assert _href(soup, ".btn-source-repository-button", docname) == URL
+    assert _href(soup, ".btn-source-edit-button", docname) == f"{URL}/edit/{BRANCH}/{path}"
+    assert _href(soup, ".btn-source-issues-button", docname).startswith(f"{URL}/issues/new?")
+
+    download = _href(soup, ".btn-download-source-button", docname)
+    served = (book_html / docname).parent / download
+    assert download.endswith(f"_sources/{docname}{source_of(docname).suffix}"), download
+    assert served.resolve().read_bytes() == source_of(docname).read_bytes(), (
+        f"{docname}: the download button does not serve the repository's {path}")
+    assert soup.select(".btn-download-pdf-button"), f"{docname}: no print-to-PDF button"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", NOTEBOOKS)
+def test_colab_cell_is_not_on_the_page(book_html, docname):
+    text = _soup(book_html, docname).select_one("article").get_text()
+    assert "google.colab" not in text and "%pip install" not in text, (
+        f"{docname}: the Colab install cell shows on the rendered page (tag it remove-cell)")
+
+
+# --------------------------------------------------------------------------- Binder
+def test_binder_needs_only_runtime_and_requirements():
+    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    lines = [line for line in lines if line]
+    assert lines[-1] == "-e .", "requirements.txt must end with `-e .` (the course library)"
+    unpinned = [line for line in lines[:-1] if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)]
+    assert not unpinned, f"requirements.txt lines without an exact pin: {unpinned}"
+    names = {re.split(r"[=\[]", line)[0].lower() for line in lines[:-1]}
+    for needed in ("jupyterlab", "ipywidgets", "ipykernel"):
+        assert needed in names, f"Binder opens JupyterLab with widgets: pin {needed} in requirements.txt"
+    for config in ("environment.yml", "apt.txt", "postBuild", "Pipfile"):
+        assert not (ROOT / config).exists() and not (ROOT / "binder" / config).exists(), (
+            f"{config} would change what repo2docker installs; Binder should need only runtime.txt and requirements.txt")
