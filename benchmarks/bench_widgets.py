@@ -190,6 +190,59 @@ CASES += [
 ]
 
 
+# ---------------------------------------------------------------- pooling explorer (chapter 04)
+def _explorer(**kwargs):
+    from dlcv.widgets.pooling_explorer import PoolingExplorer
+
+    explorer = PoolingExplorer(image="camera", **kwargs)
+    assert explorer.input.shape == (512, 512), explorer.input.shape
+    return explorer
+
+
+def _explorer_checked(explorer, action):
+    """Wrap an action so that an update that showed a message instead cannot pass."""
+
+    def run():
+        action()
+        if explorer.error is not None:
+            raise RuntimeError(f"the pooling explorer reported an error: {explorer.error}")
+
+    return run
+
+
+def _explorer_setter(control, values, **kwargs):
+    def make():
+        explorer = _explorer(**kwargs)
+        widget = getattr(explorer, control)
+        return [_explorer_checked(explorer, lambda v=v: setattr(widget, "value", v)) for v in values]
+
+    return make
+
+
+def _bare_pool(mode, kernel_size, stride):
+    def build():
+        from dlcv.data import sample_image
+        from dlcv.pool import avg_pool2d, max_pool2d
+
+        image, pool = sample_image("camera", grey=True), max_pool2d if mode == "max" else avg_pool2d
+        return lambda: pool(image, kernel_size, stride=stride)
+
+    return build
+
+
+CASES += [
+    Case("pooling explorer: window 2 <-> 8 (max, stride 2)",
+         _explorer_setter("kernel_size", (8, 2), stride=2), _bare_pool("max", 8, 2)),
+    Case("pooling explorer: stride 1 <-> 2 (max, window 8: 505x505 output)",
+         _explorer_setter("stride", (1, 2), kernel_size=8), _bare_pool("max", 8, 1)),
+    Case("pooling explorer: max <-> average (window 3, stride 2, padding 1)",
+         _explorer_setter("mode", ("avg", "max"), kernel_size=3, stride=2, padding=1),
+         _bare_pool("avg", 3, 2)),
+    Case("pooling explorer: photo <-> ReLU(Sobel x) feature map (window 2)",
+         _explorer_setter("feature", ("sobel_x", "pixels"), kernel_size=2, stride=2)),
+]
+
+
 # ---------------------------------------------------------------- running
 def run(cases: list[Case], repeats: int = 30) -> list[dict]:
     """Time every case; return one row per case (milliseconds)."""
