@@ -214,7 +214,8 @@ def _explorer_setter(control, values, **kwargs):
     def make():
         explorer = _explorer(**kwargs)
         widget = getattr(explorer, control)
-        return [_explorer_checked(explorer, lambda v=v: setattr(widget, "value", v)) for v in values]
+        return [_explorer_checked(explorer, lambda v=v: setattr(widget, "value", v))
+                for v in values]
 
     return make
 
