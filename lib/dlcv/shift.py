@@ -463,16 +463,22 @@ def _pool_and_footprint(x, kernel_size: int, stride: int, pool: str):
 
 
 def _footprints_inside(trusted: np.ndarray, out_hw, stride: int, offset: int, span: int):
-    """Which outputs read only trusted input pixels (a summed-area table, no loops)."""
-    h, w = trusted.shape
-    table = np.zeros((h + 1, w + 1), np.int64)
-    table[1:, 1:] = trusted.cumsum(0).cumsum(1)
-    starts = [np.arange(n) * stride + offset for n in out_hw]
-    inside = [(s >= 0) & (s + span <= n) for s, n in zip(starts, (h, w), strict=True)]
-    r0, c0 = (np.clip(s, 0, n) for s, n in zip(starts, (h, w), strict=True))
-    r1, c1 = np.clip(r0 + span, 0, h), np.clip(c0 + span, 0, w)
-    count = table[r1][:, c1] - table[r0][:, c1] - table[r1][:, c0] + table[r0][:, c0]
-    return (count == span * span) & inside[0][:, None] & inside[1][None, :]
+    """Which outputs read only trusted input pixels (running sums, one axis at a time)."""
+
+    def all_along(mask: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+        n = mask.shape[axis]
+        starts = np.arange(n_out) * stride + offset
+        inside = (starts >= 0) & (starts + span <= n)
+        first, last = np.clip(starts, 0, n), np.clip(starts + span, 0, n)
+        sums = np.concatenate([np.zeros_like(np.take(mask, [0], axis)),
+                               np.cumsum(mask, axis=axis, dtype=np.int32)], axis=axis)
+        count = np.take(sums, last, axis) - np.take(sums, first, axis)
+        shape = [1, 1]
+        shape[axis] = n_out
+        return (count == span) & inside.reshape(shape)
+
+    rows = all_along(trusted, out_hw[0], 0)  # (H', W): window rows all trusted, per column
+    return all_along(rows, out_hw[1], 1)
 
 
 def pool_compare(before, after, kernel_size: int, stride: int | None = None, pool: str = "max",
@@ -528,9 +534,9 @@ def pool_compare(before, after, kernel_size: int, stride: int | None = None, poo
     shifted, _, _ = _pool_and_footprint(after, kernel_size, stride, pool)
     valid = _footprints_inside(trusted, reference.shape[-2:], stride, offset, span)
     if not valid.any():
-        raise ValueError(f"no pooled output of the {hw[0]}x{hw[1]} input reads only moved pixels "
-                         f"(each reads {span}x{span}; {int(trusted.sum())} of {trusted.size} pixels "
-                         "are moved content): use a smaller shift")
+        raise ValueError(f"no pooled output of the {hw[0]}x{hw[1]} input reads only moved "
+                         f"pixels (each reads {span}x{span}; {int(trusted.sum())} of "
+                         f"{trusted.size} pixels are moved content): use a smaller shift")
     change = np.abs(shifted - reference)[..., valid]
     return PoolShift(reference, shifted, valid, float(np.mean(change <= atol)), float(change.max()))
 

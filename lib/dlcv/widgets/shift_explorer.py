@@ -1,0 +1,331 @@
+"""Shift explorer: move a photo by a few pixels and see what convolution and pooling do.
+
+The learner slides the input (``dx``, ``dy``), chooses how the uncovered border is
+filled (circular ``np.roll`` or zero fill), picks a kernel and a pooling (max, average
+or max + blur, window and stride). The pipeline is that of a CNN layer,
+``pool(ReLU(correlate2d(shift(image), kernel, padding="same")))``, and six pictures
+update at once:
+
+* top row: the shifted input, its feature map, and the feature map's change against
+  the *shifted* feature map of the original, ``F(shift(x)) - shift(F(x))``: zero
+  everywhere except a band along the borders (convolution is shift-equivariant);
+* bottom row: the pooled map of the original, the pooled map of the shifted input,
+  and their difference *in place*, ``P(F(shift(x))) - P(F(x))``: zero only where
+  pooling absorbed the shift (invariance).
+
+Difference maps use the diverging map ``RdBu_r`` centred at 0 (white = no change),
+scaled to the largest value of the map they compare, so the colour strength says how
+large a change is relative to the signal. Pooled outputs that read pixels which are
+not moved content (filled or wrapped-in border) are painted grey: they are not
+counted. A line of numbers gives the largest equivariance error inside and outside
+the interior, and the fraction of pooled outputs unchanged with the largest change.
+
+All numbers come from :mod:`dlcv.shift`; pictures are PNG bytes in
+``ipywidgets.Image`` made with :func:`dlcv.plot.colorize` and :func:`dlcv.plot.to_png`,
+so an update takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
+
+>>> from dlcv.widgets.shift_explorer import ShiftExplorer
+>>> explorer = ShiftExplorer(image="camera", dx=1)     # doctest: +SKIP
+>>> explorer.result.unchanged                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+import ipywidgets as widgets
+import numpy as np
+
+from dlcv import kernels, plot
+from dlcv.conv import correlate2d
+from dlcv.data import load_mnist, sample_image
+from dlcv.pool import avg_pool2d, max_pool2d
+from dlcv.shift import POOLS, equivariance_error, interior_mask, pool_compare, shift_image
+
+__all__ = ["IMAGES", "MAX_SHIFT", "ShiftExplorer", "shift_explorer"]
+
+IMAGES = ("camera", "astronaut", "coins", "digit")
+"""Inputs offered: three scikit-image photos (grey) and one real 28x28 MNIST test digit."""
+
+MAX_SHIFT = 16
+MAX_WINDOW = 8
+POOL_LABELS = {"max": "max", "avg": "average", "blur": "max + blur (BlurPool)"}
+_NOT_COMPARED = np.array([170, 170, 170], np.uint8)  # mid grey: output not compared
+
+
+def _load(name: str) -> np.ndarray:
+    if name == "digit":
+        return load_mnist().x_test[0, 0].astype(np.float64)
+    return sample_image(name, grey=True)
+
+
+def _signed_reduce(a: np.ndarray, factor: int) -> np.ndarray:
+    """Shrink a signed map by ``factor`` keeping, per block, the value of largest magnitude.
+
+    A thin band of errors stays visible at display size (an average would dilute it).
+    """
+    if factor == 1:
+        return a
+    top, bottom = max_pool2d(a, factor), -max_pool2d(-a, factor)
+    return np.where(top >= -bottom, top, bottom)
+
+
+def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int, mask=None) -> bytes:
+    """PNG of a map at about ``size`` pixels: shrunk or enlarged by whole factors.
+
+    ``mask`` (same shape as ``values``) marks entries painted grey (not compared).
+    """
+    h, w = values.shape
+    shrink = max(1, -(-max(h, w) // size))
+    if shrink > 1:
+        if rng.signed:
+            values = _signed_reduce(values, shrink)
+            mask = None if mask is None else max_pool2d(mask.astype(float), shrink) > 0
+        else:
+            values, mask = avg_pool2d(values, shrink), None
+    rgb = plot.colorize(values, rng)
+    if mask is not None:
+        rgb[mask] = _NOT_COMPARED
+    elif not rng.signed:
+        rgb = np.ascontiguousarray(rgb[..., 0])  # grey: one byte per pixel, a faster PNG
+    grow = max(1, size // max(rgb.shape[:2]))
+    if grow > 1:
+        rgb = np.repeat(np.repeat(rgb, grow, axis=0), grow, axis=1)
+    return plot.to_png(rgb)
+
+
+def _label(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<b>{html.escape(text)}</b>")
+
+
+class ShiftExplorer(widgets.VBox):
+    """Interactive shift of a photo through convolution, ReLU and pooling (an ``ipywidgets.VBox``).
+
+    Parameters
+    ----------
+    image : {"camera", "astronaut", "coins", "digit"}
+        Starting input (grey, floats in [0, 1]; camera and astronaut are 512x512).
+    kernel : str
+        A :mod:`dlcv.kernels` preset name.
+    dy, dx : int
+        Starting shift, -16..16 pixels (positive: down / right).
+    mode : {"zero", "wrap"}
+        Fill of the uncovered border (:func:`dlcv.shift.shift_image`).
+    pool : {"max", "avg", "blur"}
+        Max, average, or max + 3x3 binomial blur (:func:`dlcv.shift.blur_pool`).
+    pool_size, stride : int
+        Pooling window and step, 1..8.
+    display_size : int
+        Side in pixels of each picture.
+
+    Attributes
+    ----------
+    image, kernel : ipywidgets.Dropdown
+    dy, dx, pool_size, stride : ipywidgets.IntSlider
+    mode, pool : ipywidgets.ToggleButtons
+    stats : ipywidgets.HTML
+        The numbers: equivariance error inside/outside the interior, fraction of pooled
+        outputs unchanged, largest change.
+    message : ipywidgets.HTML
+        Empty, or why the current setting cannot be measured.
+    input_view, feature_view, feature_change_view, pooled_before_view, pooled_after_view,
+    pooled_change_view : ipywidgets.Image
+        The six pictures (PNG).
+    shifted_input : ndarray, shape (H, W)
+    features : ndarray, shape (H, W)
+        ``max(0, correlate2d(shifted_input, kernel, padding="same"))``.
+    equivariance : ndarray, shape (H, W)
+        ``F(shift(x)) - shift(F(x))`` for those ReLU feature maps.
+    interior : ndarray of bool, shape (H, W)
+        :func:`dlcv.shift.interior_mask` for this kernel and shift.
+    result : dlcv.shift.PoolShift or None
+        The pooled maps and the counts; None after an impossible setting.
+    error : str or None
+        The message of the current impossible setting.
+    update_ms : float
+        Duration of the last successful update (computation and drawing).
+    """
+
+    def __init__(self, image: str = "camera", kernel: str = "sobel_x", dy: int = 0, dx: int = 1,
+                 mode: str = "zero", pool: str = "max", pool_size: int = 2, stride: int = 2,
+                 display_size: int = 256):
+        self._images: dict[str, np.ndarray] = {}
+        self._reference: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
+        self._pooled_png: dict[tuple, bytes] = {}
+        self._size = int(display_size)
+        self.shifted_input = self.features = self.equivariance = np.zeros((1, 1))
+        self.interior = np.zeros((1, 1), bool)
+        self.result = None
+        self.error: str | None = None
+        self.update_ms = float("nan")
+        self._build_controls(image, kernel, dy, dx, mode, pool, pool_size, stride)
+        super().__init__(self._layout())
+        for control in self._controls():
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    # ------------------------------------------------------------------ building
+    def _build_controls(self, image, kernel, dy, dx, mode, pool, pool_size, stride):
+        wide = {"description_width": "initial"}
+        self.image = widgets.Dropdown(options=IMAGES, value=image, description="input")
+        self.kernel = widgets.Dropdown(options=kernels.names(), value=kernel, description="kernel")
+        shift = {"min": -MAX_SHIFT, "max": MAX_SHIFT, "style": wide}
+        self.dx = widgets.IntSlider(value=dx, description="dx (right)", **shift)
+        self.dy = widgets.IntSlider(value=dy, description="dy (down)", **shift)
+        fills = [("zero fill", "zero"), ("wrap (np.roll)", "wrap")]
+        self.mode = widgets.ToggleButtons(options=fills, value=mode, description="border")
+        self.pool = widgets.ToggleButtons(options=[(POOL_LABELS[p], p) for p in POOLS], value=pool,
+                                          description="pooling")
+        window = {"min": 1, "max": MAX_WINDOW}
+        self.pool_size = widgets.IntSlider(value=pool_size, description="window", **window)
+        self.stride = widgets.IntSlider(value=stride, description="stride", **window)
+        self.stats = widgets.HTML()
+        self.message = widgets.HTML()
+        views = [widgets.Image(format="png") for _ in range(6)]
+        (self.input_view, self.feature_view, self.feature_change_view,
+         self.pooled_before_view, self.pooled_after_view, self.pooled_change_view) = views
+        self._captions = [widgets.HTML() for _ in range(6)]
+
+    def _controls(self):
+        return (self.image, self.kernel, self.dx, self.dy, self.mode, self.pool, self.pool_size,
+                self.stride)
+
+    def _layout(self):
+        flow = widgets.Layout(flex_flow="row wrap")
+        views = (self.input_view, self.feature_view, self.feature_change_view,
+                 self.pooled_before_view, self.pooled_after_view, self.pooled_change_view)
+        panel = {"margin": "0 6px", "max_width": f"{self._size + 12}px"}
+        panels = [widgets.VBox([c, v], layout=widgets.Layout(**panel))
+                  for c, v in zip(self._captions, views, strict=True)]
+        legend = widgets.HTML(
+            "<small>Difference maps: red = larger after the shift, blue = smaller, white = "
+            "unchanged; colour limits ± the largest value of the compared map. Grey pooled "
+            "outputs read border pixels that are not moved content and are not counted.</small>")
+        return [
+            widgets.HBox([self.image, self.kernel], layout=flow),
+            widgets.HBox([self.dx, self.dy], layout=flow),
+            widgets.HBox([self.mode], layout=flow),
+            widgets.HBox([self.pool], layout=flow),
+            widgets.HBox([self.pool_size, self.stride], layout=flow),
+            self.stats, self.message,
+            widgets.HBox(panels[:3], layout=flow), widgets.HBox(panels[3:], layout=flow), legend,
+        ]
+
+    # ------------------------------------------------------------------ state
+    def _input(self) -> np.ndarray:
+        name = self.image.value
+        if name not in self._images:
+            self._images[name] = _load(name)
+        return self._images[name]
+
+    def _reference_features(self, image, kernel) -> tuple[np.ndarray, float]:
+        """ReLU feature map of the unshifted input and its largest value (cached)."""
+        key = (self.image.value, self.kernel.value)
+        if key not in self._reference:
+            features = np.maximum(correlate2d(image, kernel, padding="same"), 0.0)
+            self._reference[key] = features, max(float(features.max()), 1e-12)
+        return self._reference[key]
+
+    def _on_change(self, change=None) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute and redraw for the current controls. Never raises."""
+        start = time.perf_counter()
+        try:
+            self._compute()
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a widget callback must never raise
+            self._show_error(f"{type(exc).__name__}: {exc}")
+            return
+        try:
+            self._draw()
+        except Exception as exc:  # noqa: BLE001
+            self._show_error(f"{type(exc).__name__}: {exc}")
+            return
+        self.error, self.message.value = None, ""
+        self.update_ms = (time.perf_counter() - start) * 1000
+
+    def _compute(self) -> None:
+        image, kernel = self._input(), kernels.get(self.kernel.value)
+        dy, dx, mode = self.dy.value, self.dx.value, self.mode.value
+        reference, self._feature_top = self._reference_features(image, kernel)
+        shifted = shift_image(image, dy, dx, mode)
+        features = np.maximum(correlate2d(shifted, kernel, padding="same"), 0.0)
+        interior = interior_mask(image.shape, kernel.shape, dy, dx)
+        result = pool_compare(reference, features, self.pool_size.value, self.stride.value,
+                              self.pool.value, trusted=interior)
+        self.shifted_input, self.features = shifted, features
+        self.interior, self.result = interior, result
+        self.equivariance = features - shift_image(reference, dy, dx, mode)
+
+    def _show_error(self, text: str) -> None:
+        self.error, self.result = text, None
+        self.message.value = (
+            "<div style='color:#b35806'><b>⚠ This setting cannot be measured:</b> "
+            f"{html.escape(text)}. The pictures still show the last valid setting.</div>")
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self) -> None:
+        r, size, top = self.result, self._size, self._feature_top
+        grey01 = plot.DisplayRange(plot.GREY_CMAP, 0.0, 1.0, False)
+        feature_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, top, False)
+        pooled_top = max(float(r.reference.max()), 1e-12)
+        pooled_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
+        change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -top, top, True)
+        pooled_change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -pooled_top, pooled_top, True)
+        key = (self.image.value, self.kernel.value, self.pool.value, self.pool_size.value,
+               self.stride.value)
+        if key not in self._pooled_png:  # the unshifted pooled map does not depend on the shift
+            self._pooled_png[key] = _picture(r.reference, pooled_rng, size)
+        self.input_view.value = _picture(self.shifted_input, grey01, size)
+        self.feature_view.value = _picture(self.features, feature_rng, size)
+        self.feature_change_view.value = _picture(self.equivariance, change_rng, size)
+        self.pooled_before_view.value = self._pooled_png[key]
+        self.pooled_after_view.value = _picture(r.shifted, pooled_rng, size)
+        self.pooled_change_view.value = _picture(r.shifted - r.reference, pooled_change_rng, size,
+                                                 mask=~r.valid)
+        self._write_captions()
+        self._write_stats()
+
+    def _write_captions(self) -> None:
+        (h, w), (ph, pw) = self.shifted_input.shape, self.result.reference.shape
+        dy, dx = self.dy.value, self.dx.value
+        how = "zero fill" if self.mode.value == "zero" else "wrapped"
+        k, s = self.pool_size.value, self.stride.value
+        pool = f"{POOL_LABELS[self.pool.value]} {k}×{k}, stride {s}"
+        texts = [
+            f"input x shifted by (dy, dx) = ({dy}, {dx}), {how}, {h}×{w}",
+            f"feature map F = ReLU({self.kernel.value} ⋆ shifted x)",
+            "change F(shift x) − shift(F(x)): equivariance error",
+            f"pooled P(F(x)), unshifted: {pool} → {ph}×{pw}",
+            "pooled P(F(shift x)), shifted",
+            "change in place P(F(shift x)) − P(F(x))",
+        ]
+        for caption, text in zip(self._captions, texts, strict=True):
+            caption.value = f"<small><b>{html.escape(text)}</b></small>"
+
+    def _write_stats(self) -> None:
+        e, inside, r = np.abs(self.equivariance), self.interior, self.result
+        outside = e[~inside]
+        border = (f"outside it (a band of {outside.size:,} border pixels) the largest error is "
+                  f"{outside.max():.3g}, at {int((outside > 0).sum()):,} pixels"
+                  if outside.size else "there is no border band (no shift)")
+        interior_max = float(e[inside].max()) if inside.any() else float("nan")
+        compared = int(r.valid.sum())
+        self.stats.value = (
+            f"<b>Convolution:</b> interior {inside.mean():.1%} of the pixels, largest |error| "
+            "there "
+            f"<b>{interior_max:.3g}</b>; {html.escape(border)}.<br>"
+            f"<b>Pooling:</b> <b>{r.unchanged:.1%}</b> of the {compared:,} compared outputs are "
+            f"unchanged; the largest change is <b>{r.max_change:.3g}</b> "
+            f"({r.max_change / max(float(r.reference.max()), 1e-12):.0%} of the largest pooled "
+            "value).")
+
+
+def shift_explorer(**kwargs) -> ShiftExplorer:
+    """Create a :class:`ShiftExplorer` (one call in a notebook); see its parameters."""
+    return ShiftExplorer(**kwargs)
