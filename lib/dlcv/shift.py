@@ -48,7 +48,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import comb
 
-from dlcv.conv import _as_float_array, _check_int, _int_pair, conv2d, correlate2d
+from dlcv.conv import _as_float_array, _check_int, _int_pair, correlate2d
 from dlcv.pool import avg_pool2d, max_pool2d
 
 __all__ = [
@@ -289,24 +289,20 @@ def feature_maps(image, bank, circular: bool = False) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (F, H, W)
-        ``max(0, correlate(image, bank[f]))`` for each filter, computed with one
-        :func:`dlcv.conv.conv2d` call.
+        ``max(0, correlate(image, bank[f]))`` for each filter, computed with
+        :func:`dlcv.conv.correlate2d` (or :func:`correlate_circular`), whose arithmetic
+        is the same at every pixel: shifted inputs give bitwise-shifted maps.
     """
     image = _image(image)
     bank = _as_float_array(bank, "bank", (3,), "(F, kh, kw)", dtype=image.dtype)
     kh, kw = bank.shape[1:]
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"bank must hold odd-sized filters (F, kh, kw), got shape {bank.shape}")
-    pads = (kh // 2, kw // 2)
     if circular:
-        if kh > image.shape[0] or kw > image.shape[1]:
-            raise ValueError(f"filters {bank.shape[1:]} must not be larger than the image "
-                             f"{image.shape} for circular padding")
-        x = np.pad(image, [(pads[0],) * 2, (pads[1],) * 2], mode="wrap")[None, None]
-        out = conv2d(x, bank[:, None], padding=0)
+        out = [correlate_circular(image, kernel) for kernel in bank]
     else:
-        out = conv2d(image[None, None], bank[:, None], padding=pads)
-    return np.maximum(out[0], 0.0)
+        out = [correlate2d(image, kernel, padding="same") for kernel in bank]
+    return np.maximum(np.stack(out), 0.0)
 
 
 # ---------------------------------------------------------------- pooling
@@ -376,8 +372,8 @@ def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
 
     1. ``m = max_pool2d(x, kernel_size, stride=1)`` (dense maxima, nothing dropped);
     2. blur ``m`` with :func:`binomial_kernel` ``(blur_size)`` and keep every
-       ``stride``-th value, in one :func:`dlcv.conv.conv2d` call with that stride
-       (each map filtered on its own).
+       ``stride``-th value, in one :func:`dlcv.conv.correlate2d` call with that
+       stride (each map filtered on its own, the same arithmetic at every pixel).
 
     ``blur_size=1`` gives back ``max_pool(x, kernel_size, stride, boundary)`` exactly.
 
@@ -416,10 +412,9 @@ def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
         dense, padding = np.pad(dense, pads, mode="wrap"), 0
     else:
         dense, padding = max_pool2d(x, kernel_size, stride=1), half
-    planes = dense.reshape(-1, 1, *dense.shape[-2:])
-    blur = binomial_kernel(blur_size)[None, None]
-    out = conv2d(planes, blur, stride=stride, padding=padding)
-    return out.reshape(*x.shape[:-2], *out.shape[-2:])
+    planes = np.moveaxis(dense.reshape(-1, *dense.shape[-2:]), 0, -1)  # (H, W, planes)
+    out = correlate2d(planes, binomial_kernel(blur_size), padding=padding, stride=stride)
+    return np.moveaxis(out, -1, 0).reshape(*x.shape[:-2], *out.shape[:2])
 
 
 class PoolShift(NamedTuple):
@@ -665,13 +660,13 @@ def cosine_similarity(a, b) -> float:
 
 
 def _circular_conv(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """conv2d of one (C, H, W) stack with odd (F, C, kh, kw) filters and circular padding."""
-    kh, kw = weight.shape[2:]
-    if kh > x.shape[1] or kw > x.shape[2]:
-        raise ValueError(f"filters {weight.shape[2:]} must not be larger than the maps "
-                         f"{x.shape[1:]} for circular padding")
-    padded = np.pad(x, [(0, 0), (kh // 2,) * 2, (kw // 2,) * 2], mode="wrap")
-    return conv2d(padded[None], weight)[0]
+    """A conv layer on one (C, H, W) stack, odd (F, C, kh, kw) filters, circular padding.
+
+    ``out[f] = sum_c correlate_circular(x[c], weight[f, c])``: the same arithmetic at
+    every pixel (unlike a BLAS matrix product), so shifts commute bit for bit.
+    """
+    return np.stack([sum(correlate_circular(xc, wc) for xc, wc in zip(x, wf, strict=True))
+                     for wf in weight])
 
 
 def strided_features(image, weights, kernel_size: int = 2, stride: int = 2,
