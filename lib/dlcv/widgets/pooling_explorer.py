@@ -72,13 +72,13 @@ WHOLE = 192  # longer side of the whole-image panels (small PNGs keep notebooks 
 # stay readable with every common colour-vision deficiency. One byte per pixel makes the
 # PNGs small and fast to encode.
 N_GREY = 250
-SKY, YELLOW, VERMILLION, PURPLE, BLUE, WHITE = range(N_GREY, N_GREY + 6)
-_WINDOW_COLOURS = (SKY, YELLOW)
+SKY, ORANGE, GREEN, PURPLE, BLUE, WHITE = range(N_GREY, N_GREY + 6)
+_WINDOW_COLOURS = (SKY, ORANGE)
 _PALETTE = (
     np.concatenate(
         [
             np.repeat(np.round(np.linspace(0, 255, N_GREY)), 3),
-            [86, 180, 233, 240, 228, 66, 213, 94, 0, 204, 121, 167, 0, 114, 178, 255, 255, 255],
+            [86, 180, 233, 230, 159, 0, 0, 158, 115, 204, 121, 167, 0, 114, 178, 255, 255, 255],
         ]
     )
     .astype(np.uint8)
@@ -314,15 +314,15 @@ class PoolingExplorer(widgets.VBox):
         views = [widgets.Image(format="png") for _ in range(4)]
         self.input_view, self.output_view, self.windows_view, self.pooled_view = views
         legend = widgets.HTML(
-            "<small>Zoomed crop: pooling windows outlined in alternating sky blue and yellow "
+            "<small>Zoomed crop: pooling windows outlined in alternating sky blue and orange "
             "(when windows overlap, only every m-th is outlined, m = ⌈window / stride⌉, and the "
             "thick sky-blue box is the next window to the right); one window and its output value "
-            "in vermillion; purple stripes = padding; blue dots = pixels no window reads. Each "
-            "pooled value is painted where its window starts.</small>"
+            "in green, as are the crop boxes; purple stripes = padding; blue dots = pixels no "
+            "window reads. Each pooled value is painted where its window starts.</small>"
         )
         titles = (
-            "input (whole), crop boxed",
-            "output (whole), crop boxed",
+            "input, crop boxed",
+            "output, crop boxed",
             "crop ×8 with the pooling windows",
             "pooled values over the crop",
         )
@@ -487,7 +487,7 @@ def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
         left,
         max(int(r1 * scale) - top, 1),
         max(int(c1 * scale) - left, 1),
-        VERMILLION,
+        GREEN,
         2,
     )
     return canvas
@@ -507,7 +507,7 @@ def _whole_output(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndar
             left,
             max(int((i[-1] + 1) * scale) - top, 1),
             max(int((j[-1] + 1) * scale) - left, 1),
-            VERMILLION,
+            GREEN,
             2,
         )
     return canvas
@@ -529,7 +529,7 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
     canvas[unread & (yy % 4 < 2) & (xx % 4 < 2)] = BLUE
     # Windows overlapping the crop. When they overlap each other (stride < window) only
     # every m-th one is outlined, m = ceil(k / s), so the outlines tile instead of
-    # hiding each other; the selected window (vermillion) and its right-hand neighbour
+    # hiding each other; the selected window (green) and its right-hand neighbour
     # (thick sky blue) show how far consecutive windows overlap.
     i, j = geo.selected
     m = -(-k // s)
@@ -553,9 +553,7 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
             SKY,
             2,
         )
-    _outline(
-        canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, VERMILLION, 3
-    )
+    _outline(canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, GREEN, 3)
     return canvas
 
 
@@ -574,7 +572,7 @@ def _pooled_picture(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.nd
         (geo.col_starts[j] - geo.cols[0]) * ZOOM,
         tile,
         tile,
-        VERMILLION,
+        GREEN,
         3,
     )
     return canvas
