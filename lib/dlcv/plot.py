@@ -644,9 +644,9 @@ def show_receptive_fields(
     ax.legend(
         loc="upper left",
         bbox_to_anchor=(1.02, 1.0),
-        fontsize=8,
+        fontsize=9,
         title="layer: receptive field",
-        title_fontsize=8,
+        title_fontsize=9,
         frameon=False,
     )
     return ax
