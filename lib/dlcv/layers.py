@@ -27,7 +27,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcv.conv import _check_conv2d_args, _int_pair, _resolve_padding, _strided_slice
+# The im2col/col2im pair is shared with dlcv.conv.conv2d/conv2d_backward (one copy of
+# the code); the layer keeps the im2col matrix of its forward pass for its backward pass.
+from dlcv.conv import _check_conv2d_args, _int_pair, _resolve_padding, _tap_slices
+from dlcv.conv import _col2im as col2im
+from dlcv.conv import _im2col as im2col
 from dlcv.pool import max_pool2d
 
 __all__ = [
@@ -195,75 +199,6 @@ class Conv2D(Layer):
         return col2im(dcols, x_shape, self.kernel_size, pads, self.stride, self.dilation, out_hw)
 
 
-def _taps(kernel_hw, stride, dilation, out_hw):
-    """For each kernel tap ``(u, v)``: the slices of the padded input it sees."""
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = kernel_hw, stride, dilation, out_hw
-    for u in range(kh):
-        for v in range(kw):
-            yield u, v, (_strided_slice(u * dh, ho, sh), _strided_slice(v * dw, wo, sw))
-
-
-def im2col(x: np.ndarray, kernel_hw, pads, stride, dilation, out_hw) -> np.ndarray:
-    """Unfold the receptive fields of ``x`` into the columns of a matrix.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    kernel_hw, stride, dilation, out_hw : (int, int)
-        Kernel size, stride, dilation and output size ``(H', W')``.
-    pads : ((top, bottom), (left, right))
-        Zero padding, as resolved by ``dlcv.conv``.
-
-    Returns
-    -------
-    cols : ndarray, shape (C * kh * kw, N * H' * W')
-        Column ``(n, i, j)`` (row-major) holds the input values under the kernel at
-        output position ``(i, j)`` of image ``n``, in the order ``(c, u, v)`` of a
-        weight ``(F, C, kh, kw)``. A convolution is then
-        ``weight.reshape(F, -1) @ cols``, reshaped to ``(F, N, H', W')``.
-
-    Notes
-    -----
-    This is the transpose of the matrix ``dlcv.conv.conv2d`` builds. Built tap by
-    tap (a loop over the ``kh * kw`` kernel offsets, each copying one strided view of
-    the whole batch, never over pixels), it is written and read contiguously, which
-    makes the layer's forward and backward passes several times faster.
-    """
-    (kh, kw), (ho, wo) = kernel_hw, out_hw
-    n, c = x.shape[:2]
-    xc = np.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0), *pads))
-    cols = np.empty((c, kh, kw, n, ho, wo), dtype=x.dtype)
-    for u, v, (rows, columns) in _taps(kernel_hw, stride, dilation, out_hw):
-        cols[:, u, v] = xc[:, :, rows, columns]
-    return cols.reshape(c * kh * kw, n * ho * wo)
-
-
-def col2im(cols: np.ndarray, x_shape, kernel_hw, pads, stride, dilation, out_hw) -> np.ndarray:
-    """Adjoint of :func:`im2col`: add every column back onto the pixels it came from.
-
-    Parameters
-    ----------
-    cols : ndarray, shape (C * kh * kw, N * H' * W')
-    x_shape : tuple (N, C, H, W)
-        Shape of the input that :func:`im2col` unfolded.
-    kernel_hw, pads, stride, dilation, out_hw
-        As in :func:`im2col`.
-
-    Returns
-    -------
-    ndarray, shape (N, C, H, W)
-        Overlapping receptive fields add up, which is exactly the gradient of a
-        convolution with respect to its input (a transposed convolution).
-    """
-    n, c, h, w = x_shape
-    (kh, kw), (ho, wo), ((top, bottom), (left, right)) = kernel_hw, out_hw, pads
-    patches = cols.reshape(c, kh, kw, n, ho, wo)
-    dx = np.zeros((c, n, h + top + bottom, w + left + right), dtype=cols.dtype)
-    for u, v, (rows, columns) in _taps(kernel_hw, stride, dilation, out_hw):
-        dx[:, :, rows, columns] += patches[:, u, v]
-    return dx[:, :, top:top + h, left:left + w].transpose(1, 0, 2, 3)
-
-
 class MaxPool2D(Layer):
     """Max pooling over ``(N, C, H, W)``; the gradient flows to each window's maximum.
 
@@ -307,7 +242,7 @@ class MaxPool2D(Layer):
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
         dx = np.zeros_like(xp, dtype=dout.dtype)  # same memory layout as the input
         taken = np.zeros_like(out, dtype=bool)
-        for _, _, (rows, columns) in _taps(self.kernel_size, self.stride, (1, 1), out.shape[2:]):
+        for _, _, rows, columns in _tap_slices(self.kernel_size, self.stride, (1, 1), out.shape[2:]):
             first = (xp[:, :, rows, columns] == out) & ~taken
             taken |= first
             dx[:, :, rows, columns] += dout * first
