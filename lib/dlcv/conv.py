@@ -129,7 +129,10 @@ def _check_int(value, name, minimum):
 
 def _int_pair(value, name, minimum):
     """Return ``value`` (an int or a pair of ints, each >= ``minimum``) as a pair."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    sequence = isinstance(value, (tuple, list)) or (
+        isinstance(value, np.ndarray) and value.ndim == 1
+    )
+    pair = tuple(value) if sequence else (value, value)
     if len(pair) != 2:
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     try:
@@ -378,7 +381,7 @@ def _filter2d(image, kernel, padding, stride, dilation, flip):
     dilation = _int_pair(dilation, "dilation", 1)
     pads = _resolve_padding(padding, kernel.shape, dilation)
     out_hw = _output_hw(image.shape[:2], kernel.shape, pads, stride, dilation)
-    padded = np.pad(image, pads + ((0, 0),) * (image.ndim - 2))
+    padded = np.pad(image, pads + ((0, 0),) * (image.ndim - 2)) if np.any(pads) else image
     if flip:
         kernel = kernel[::-1, ::-1]
     return _correlate_taps(padded, kernel, out_hw, stride, dilation)

@@ -78,9 +78,10 @@ def _prepare(x, kernel_size, stride, padding, fill):
     x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
     kernel, stride, padding, out_hw = _pool_geometry(x.shape[-2:], kernel_size, stride, padding)
     planes = x.reshape(-1, *x.shape[-2:])
-    pads = ((0, 0), (padding[0],) * 2, (padding[1],) * 2)
-    padded = np.pad(planes, pads, constant_values=fill)
-    return padded, (kernel, stride, padding, out_hw), x.shape[:-2] + out_hw
+    if any(padding):
+        pads = ((0, 0), (padding[0],) * 2, (padding[1],) * 2)
+        planes = np.pad(planes, pads, constant_values=fill)
+    return planes, (kernel, stride, padding, out_hw), x.shape[:-2] + out_hw
 
 
 def _tap(padded, i, j, stride, out_hw):
