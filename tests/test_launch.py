@@ -15,6 +15,7 @@ Pages and notebooks are discovered from ``_toc.yml``.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from browser_harness import ROOT, book_config, repository, source_of, toc_docnames, toc_notebooks
+from browser_harness import BIN, ROOT, book_config, repository, source_of, toc_docnames, toc_notebooks
 
 URL, OWNER_NAME, BRANCH = repository()
 NOTEBOOKS = toc_notebooks()
@@ -205,3 +206,14 @@ def test_binder_needs_only_runtime_and_requirements():
     for config in ("environment.yml", "apt.txt", "postBuild", "Pipfile"):
         assert not (ROOT / config).exists() and not (ROOT / "binder" / config).exists(), (
             f"{config} would change what repo2docker installs; Binder should need only runtime.txt and requirements.txt")
+
+
+def test_jupyterlab_has_the_widget_manager():
+    """Binder and `make lab` open the notebooks in JupyterLab: its widget manager must be
+    installed and enabled by requirements.txt alone (no manual labextension step)."""
+    done = subprocess.run([str(BIN / "jupyter"), "labextension", "list"], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+    manager = [line for line in listing.splitlines() if "@jupyter-widgets/jupyterlab-manager" in line]
+    assert manager and "enabled" in manager[0] and "OK" in manager[0], (
+        f"JupyterLab's widget manager is missing or disabled:\n{listing}")
