@@ -142,29 +142,27 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False):
     """
     padded, geometry, out_shape = _prepare(x, kernel_size, stride, padding, -np.inf)
     kernel, stride, _, out_hw = geometry
+    taps = [_tap(padded, i, j, stride, out_hw) for i, j in _window_taps(kernel)]
+    best = taps[0].copy()
+    for tap in taps[1:]:
+        np.maximum(best, tap, out=best)  # NaN propagates
     if not return_indices:
-        best = _tap(padded, 0, 0, stride, out_hw).copy()
-        for i, j in _window_taps(kernel)[1:]:
-            np.maximum(best, _tap(padded, i, j, stride, out_hw), out=best)  # keeps NaN
         return best.reshape(out_shape)
-    best, arg = _max_with_tap(padded, kernel, stride, out_hw)
-    indices = _tap_to_flat_index(arg, geometry, np.shape(x)[-2:])
+    indices = _tap_to_flat_index(_first_winner(taps, best), geometry, np.shape(x)[-2:])
     return best.reshape(out_shape), indices.reshape(out_shape)
 
 
-def _max_with_tap(padded, kernel, stride, out_hw):
-    """Window maxima and, for each, the number of the winning tap (row-major)."""
-    best = _tap(padded, 0, 0, stride, out_hw).copy()
-    arg = np.zeros(best.shape, np.int64)
-    best_is_nan = np.isnan(best)
-    for t, (i, j) in enumerate(_window_taps(kernel)[1:], start=1):
-        candidate = _tap(padded, i, j, stride, out_hw)
-        candidate_is_nan = np.isnan(candidate)
-        better = (candidate > best) | (candidate_is_nan & ~best_is_nan)
-        np.copyto(best, candidate, where=better)
-        arg[better] = t
-        best_is_nan |= candidate_is_nan
-    return best, arg
+def _first_winner(taps, best):
+    """Number (row-major) of the first tap equal to the window maximum ``best``.
+
+    When ``best`` is NaN, no tap equals it, and the first NaN tap wins.
+    """
+    winner = np.full(best.shape, len(taps) - 1, np.int64)
+    for t in range(len(taps) - 2, -1, -1):  # last to first, so the first hit is kept
+        hit = taps[t] == best
+        hit |= np.isnan(taps[t])
+        np.copyto(winner, t, where=hit)
+    return winner
 
 
 def _tap_to_flat_index(arg, geometry, hw):
