@@ -355,3 +355,19 @@ def test_receptive_field_plot_draws_the_report():
     broken = analyze((1, 12, 12), [Conv(1, 5), Conv(1, 9), Pool(2)])  # layer 2 is empty
     assert len(plot_receptive_fields(broken).get_lines()[0].get_ydata()) == 2
     plt.close("all")
+
+
+def test_report_displays_as_html_and_text_in_notebooks():
+    report = analyze((1, 28, 28), [Conv(8, 5, stride=2), Pool(2)])
+    page = report._repr_html_()
+    assert page.startswith("<table") and page.count("<tr") == 1 + 3 + 1 + 1  # header, rows, ⚠, total
+    assert "⚠ (H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5" in page
+    assert "One dense layer" in page and "One dense layer" not in report.to_html(dense=False)
+
+    class Printer:
+        def text(self, value):
+            self.value = value
+
+    printer = Printer()
+    report._repr_pretty_(printer, cycle=False)
+    assert printer.value == report.table()

@@ -34,6 +34,7 @@ input pixel, so the recurrences can be checked against reality.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -310,6 +311,53 @@ class StackReport:
 
     def __str__(self) -> str:
         return self.table()
+
+    def to_html(self, dense: bool = True) -> str:
+        """The report as an HTML table; each problem in a shaded row under its layer.
+
+        A warning (the output exists, but rows or columns are dropped) is marked ⚠ on a
+        light orange background; a layer without output is marked ⛔ on light grey.
+
+        Parameters
+        ----------
+        dense : bool
+            End with the cost of one dense layer from the input to the last output.
+        """
+        rows = self.rows()
+        keys = [k for k in rows[0] if k != "problem"]
+        pad = "padding:2px 8px;"
+        out = ['<table style="border-collapse:collapse;font-size:13px;font-family:monospace">',
+               "<tr>" + "".join(_html_cell(k, "th", pad + "border-bottom:1px solid #444;text-align:left")
+                                for k in keys) + "</tr>"]
+        for row, layer in zip(rows, (None, *self.layers), strict=True):
+            out.append("<tr>" + "".join(
+                _html_cell(row[k], style=pad + ("text-align:right" if k in ("params", "multiply-adds") else ""))
+                for k in keys) + "</tr>")
+            if layer is not None and layer.problem:
+                mark, colour = ("⚠", "#fee6ce") if layer.ok else ("⛔", "#e0e0e0")
+                out.append(f'<tr style="background:{colour}"><td colspan="{len(keys)}" style="{pad}">'
+                           f"{mark} {html.escape(layer.problem)}</td></tr>")
+        total_p, total_m = self.total_params, self.total_macs
+        summary = (f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
+                   f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds")
+        if dense and self.layers and self.ok:
+            cost = dense_equivalent(self.input_shape, self.output_shape)
+            summary += (f". One dense layer from the input to the same output size would need "
+                        f"{cost.params:,} parameters and {cost.macs:,} multiply-adds")
+        out.append(f'<tr><td colspan="{len(keys)}" style="{pad}border-top:1px solid #444">'
+                   f"{html.escape(summary)}.</td></tr></table>")
+        return "".join(out)
+
+    def _repr_html_(self) -> str:  # Jupyter shows the HTML table
+        return self.to_html()
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # and the text table as text/plain
+        printer.text(self.table())
+
+
+def _html_cell(text: str, tag: str = "td", style: str = "") -> str:
+    style_attr = f' style="{style}"' if style else ""
+    return f"<{tag}{style_attr}>{html.escape(text)}</{tag}>"
 
 
 def _axis_problem(n: int, k: int, s: int, p: int, d: int, axis: tuple[str, str]) -> tuple[int | None, str | None]:

@@ -19,7 +19,7 @@ import html
 
 import ipywidgets as widgets
 
-from dlcv.shapes import PRESETS, Conv, Pool, StackReport, analyze, dense_equivalent
+from dlcv.shapes import PRESETS, Conv, Pool, StackReport, analyze
 
 __all__ = ["LayerRow", "ShapeCalculator", "render_table"]
 
@@ -76,41 +76,13 @@ class LayerRow(widgets.HBox):
                     mode=self.kind.value.split()[0])
 
 
-def _cell(text: str, tag: str = "td", style: str = "") -> str:
-    style_attr = f' style="{style}"' if style else ""
-    return f"<{tag}{style_attr}>{html.escape(text)}</{tag}>"
-
-
 def render_table(report: StackReport) -> str:
-    """The report as an HTML table; problem sentences in a shaded row under their layer.
+    """The report as an HTML table (:meth:`dlcv.shapes.StackReport.to_html`).
 
-    A warning (the output exists, but rows or columns are dropped) is marked ⚠ on a
-    light orange background; a layer without output is marked ⛔ on light grey.
+    Problems appear in a shaded row under their layer (⚠ light orange: rows or columns
+    dropped; ⛔ light grey: no output), and the last row compares with a dense layer.
     """
-    rows = report.rows()
-    keys = [k for k in rows[0] if k != "problem"]
-    pad = "padding:2px 8px;"
-    out = ['<table style="border-collapse:collapse;font-size:13px;font-family:monospace">',
-           "<tr>" + "".join(_cell(k, "th", pad + "border-bottom:1px solid #444;text-align:left")
-                            for k in keys) + "</tr>"]
-    for row, layer in zip(rows, (None, *report.layers), strict=True):
-        out.append("<tr>" + "".join(
-            _cell(row[k], style=pad + ("text-align:right" if k in ("params", "multiply-adds") else ""))
-            for k in keys) + "</tr>")
-        if layer is not None and layer.problem:
-            mark, colour = ("⚠", "#fee6ce") if layer.ok else ("⛔", "#e0e0e0")
-            out.append(f'<tr style="background:{colour}"><td colspan="{len(keys)}" style="{pad}">'
-                       f"{mark} {html.escape(layer.problem)}</td></tr>")
-    total_p, total_m = report.total_params, report.total_macs
-    summary = (f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
-               f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds")
-    if report.layers and report.ok:
-        dense = dense_equivalent(report.input_shape, report.output_shape)
-        summary += (f". One dense layer from the input to the same output size would need "
-                    f"{dense.params:,} parameters and {dense.macs:,} multiply-adds")
-    out.append(f'<tr><td colspan="{len(keys)}" style="{pad}border-top:1px solid #444">'
-               f"{html.escape(summary)}.</td></tr></table>")
-    return "".join(out)
+    return report.to_html(dense=True)
 
 
 class ShapeCalculator(widgets.VBox):
