@@ -56,8 +56,9 @@ def _run_layer(x, layer):
     if layer.kind == "conv":
         weight = np.zeros((layer.out_channels, x.shape[1], *layer.kernel_size))
         bias = np.zeros(layer.out_channels) if layer.bias else None
-        out = conv2d(x, weight, bias, stride=layer.stride, padding=layer.padding,
-                     dilation=layer.dilation)
+        out = conv2d(
+            x, weight, bias, stride=layer.stride, padding=layer.padding, dilation=layer.dilation
+        )
         return out, [a for a in (weight, bias) if a is not None]
     pool = max_pool2d if layer.mode == "max" else avg_pool2d
     return pool(x, layer.kernel_size, stride=layer.stride, padding=layer.padding), []
@@ -94,17 +95,33 @@ def test_shapes_and_params_match_running_the_layers(input_shape, layers):
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 3), convs)
 def test_params_match_the_conv_layer_class(in_channels, layer):
-    real = Conv2D(in_channels, layer.out_channels, layer.kernel_size, layer.stride,
-                  layer.padding, layer.dilation, rng=0)
+    real = Conv2D(
+        in_channels,
+        layer.out_channels,
+        layer.kernel_size,
+        layer.stride,
+        layer.padding,
+        layer.dilation,
+        rng=0,
+    )
     n_real = real.params["weight"].size + (real.params["bias"].size if layer.bias else 0)
     report = analyze((in_channels, 40, 40), [layer])
     assert report.layers[0].params == n_real
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 2), st.integers(3, 9), st.integers(3, 9),
-       st.builds(Conv, out_channels=st.integers(1, 2), kernel_size=st.integers(1, 3),
-                 stride=st.integers(1, 2), dilation=st.integers(1, 2)))
+@given(
+    st.integers(1, 2),
+    st.integers(3, 9),
+    st.integers(3, 9),
+    st.builds(
+        Conv,
+        out_channels=st.integers(1, 2),
+        kernel_size=st.integers(1, 3),
+        stride=st.integers(1, 2),
+        dilation=st.integers(1, 2),
+    ),
+)
 def test_macs_equal_nonzeros_of_the_measured_linear_map(c, h, w, layer):
     """Without padding every tap meets a real pixel: multiply-adds = non-zeros of the map."""
     report = analyze((c, h, w), [layer])
@@ -155,7 +172,12 @@ def test_receptive_field_matches_measured_impulse_responses(input_shape, layers)
             assert cols.size == 0 or (cols.min() >= left and cols.max() <= right)
             # ... and when the box lies inside the image, its corners are reached.
             if top >= 0 and left >= 0 and bottom < h and right < w:
-                assert (rows.min(), rows.max(), cols.min(), cols.max()) == (top, bottom, left, right)
+                assert (rows.min(), rows.max(), cols.min(), cols.max()) == (
+                    top,
+                    bottom,
+                    left,
+                    right,
+                )
 
 
 def test_receptive_field_of_a_stack_fills_its_box():
@@ -186,10 +208,18 @@ def test_random_weights_give_a_signed_response_inside_the_receptive_field():
     assert rows.min() >= 5 and rows.max() <= 9 and cols.min() >= 5 and cols.max() <= 9
 
 
-linear_stacks = st.lists(convs | st.builds(Pool, kernel_size=st.integers(1, 3),
-                                             stride=st.none() | st.integers(1, 2),
-                                             padding=st.integers(0, 1), mode=st.just("avg")),
-                         min_size=1, max_size=3)
+linear_stacks = st.lists(
+    convs
+    | st.builds(
+        Pool,
+        kernel_size=st.integers(1, 3),
+        stride=st.none() | st.integers(1, 2),
+        padding=st.integers(0, 1),
+        mode=st.just("avg"),
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -227,7 +257,11 @@ def test_published_figures():
     # (2019) list receptive field 212, effective stride 32, effective padding 90 at pool5.
     vgg = analyze(*PRESETS["VGG-16 (conv part)"])
     assert vgg.total_params == 14_714_688 and vgg.output_shape == (512, 7, 7)
-    assert (vgg.layers[-1].rf, vgg.layers[-1].jump, vgg.layers[-1].start) == ((212, 212), (32, 32), (-90, -90))
+    assert (vgg.layers[-1].rf, vgg.layers[-1].jump, vgg.layers[-1].start) == (
+        (212, 212),
+        (32, 32),
+        (-90, -90),
+    )
     # Krizhevsky et al. (2012): 96 kernels of 11x11x3; 55x55 maps need a 227 input.
     assert analyze(*PRESETS["AlexNet conv1 (227 input)"]).layers[0].out_shape == (96, 55, 55)
     alex = analyze(*PRESETS["AlexNet conv1 (224 input)"]).layers[0]
@@ -239,19 +273,24 @@ def test_published_figures():
 
 def test_problem_sentences():
     text = analyze((1, 28, 28), [Conv(8, 5, stride=2)]).layers[0].problem
-    assert text == ("(H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an integer: the last "
-                    "1 row(s) and column(s) are never covered, so the output is floored to 12")
+    assert text == (
+        "(H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an integer: the last "
+        "1 row(s) and column(s) are never covered, so the output is floored to 12"
+    )
     text = analyze((1, 28, 29), [Conv(8, 5, stride=2)]).layers[0].problem
     assert "the last 1 row(s) are never covered" in text and "column" not in text  # W = 29 fits
     report = analyze((3, 10, 10), [Conv(8, 7, dilation=2), Pool(2)])
     assert report.layers[0].problem == (
-        "output would be empty: kernel 7 (dilated 13) is larger than the padded input 10")
+        "output would be empty: kernel 7 (dilated 13) is larger than the padded input 10"
+    )
     assert report.layers[1].problem == "no input: layer 1 has no output"
     assert report.layers[0].params == 8 * 3 * 49 + 8  # known even without an output
     assert report.total_params is None and not report.ok and report.output_shape is None
     text = analyze((1, 4, 30), [Conv(1, 7, padding=1)]).layers[0].problem
-    assert text.startswith("output would be empty along the height: kernel 7 is larger than "
-                           "the padded input 6 = 4 + 2×1")
+    assert text.startswith(
+        "output would be empty along the height: kernel 7 is larger than "
+        "the padded input 6 = 4 + 2×1"
+    )
     text = analyze((1, 8, 8), [Pool(3, padding=2)]).layers[0].problem
     assert "padding 2 is more than half the pooling window 3" in text
 
@@ -269,7 +308,11 @@ def test_never_covered_rows_are_measured(h, k, s, p):
     r = analyze((1, h, 1), [layer]).layers[0]
     assume(r.ok)
     rows = np.eye(h).reshape(h, 1, h, 1)  # one impulse per input row
-    seen = conv2d(rows, np.ones((1, 1, k, 1)), stride=(s, 1), padding=(p, 0)).reshape(h, -1).any(axis=1)
+    seen = (
+        conv2d(rows, np.ones((1, 1, k, 1)), stride=(s, 1), padding=(p, 0))
+        .reshape(h, -1)
+        .any(axis=1)
+    )
     covered_rows = np.nonzero(seen)[0]
     trailing = h - 1 - covered_rows.max() if covered_rows.size else h
     if trailing and p == 0:
@@ -296,31 +339,46 @@ def test_dense_equivalent_counts_real_matrix_sizes():
 # ---------------------------------------------------------------- API misuse
 
 
-@pytest.mark.parametrize(("call", "error", "match"), [
-    (lambda: Conv(2.5), TypeError, "out_channels must be an int"),
-    (lambda: Conv(True), TypeError, "out_channels must be an int"),
-    (lambda: Conv(0), ValueError, "out_channels must be at least 1"),
-    (lambda: Conv(4, kernel_size=3.0), TypeError, "kernel_size must be an int or a pair"),
-    (lambda: Conv(4, kernel_size=(1, 2, 3)), TypeError, "kernel_size must be an int or a pair"),
-    (lambda: Conv(4, stride=0), ValueError, "stride must be at least 1"),
-    (lambda: Conv(4, padding=-1), ValueError, "padding must be at least 0"),
-    (lambda: Conv(4, dilation=(1, 0)), ValueError, "dilation must be at least 1"),
-    (lambda: Conv(4, bias="yes"), TypeError, "bias must be True or False"),
-    (lambda: Pool(0), ValueError, "kernel_size must be at least 1"),
-    (lambda: Pool(2, mode="min"), ValueError, "mode must be 'max' or 'avg'"),
-    (lambda: analyze((28, 28), [Conv(1)]), ValueError, r"input_shape must be \(C, H, W\)"),
-    (lambda: analyze((1, 28.0, 28), [Conv(1)]), TypeError, "input_shape must hold ints"),
-    (lambda: analyze((1, 0, 28), [Conv(1)]), ValueError, "input_shape must be positive"),
-    (lambda: analyze((1, 28, 28), ["conv"]), TypeError, "layer 1 must be a dlcv.shapes.Conv or Pool"),
-    (lambda: dense_equivalent((1, 28, 28), (10,)), ValueError, "input_shape must be"),
-    (lambda: run_stack(np.zeros((1, 8, 8)), [Conv(1)]), ValueError, r"shape \(N, C, H, W\)"),
-    (lambda: run_stack(np.zeros((1, 1, 8, 8)), [Conv(1)], weights="he"), ValueError, "weights must be"),
-    (lambda: impulse_response((1, 4, 4), [Conv(1, 5)]), ValueError, "cannot run on"),
-    (lambda: input_gradient(np.zeros((1, 4, 4)), [Conv(1, 5)]), ValueError, "cannot run on"),
-    (lambda: input_gradient(np.zeros((4, 4)), [Conv(1, 3)]), ValueError, r"shape \(C, H, W\)"),
-    (lambda: input_gradient(np.zeros((1, 8, 8)), [Conv(1, 3)], (0, 6)), ValueError, "outside"),
-    (lambda: impulse_response((1, 8, 8), [Conv(1, 3)], out_pixel=(6, 0)), ValueError, "outside the output"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: Conv(2.5), TypeError, "out_channels must be an int"),
+        (lambda: Conv(True), TypeError, "out_channels must be an int"),
+        (lambda: Conv(0), ValueError, "out_channels must be at least 1"),
+        (lambda: Conv(4, kernel_size=3.0), TypeError, "kernel_size must be an int or a pair"),
+        (lambda: Conv(4, kernel_size=(1, 2, 3)), TypeError, "kernel_size must be an int or a pair"),
+        (lambda: Conv(4, stride=0), ValueError, "stride must be at least 1"),
+        (lambda: Conv(4, padding=-1), ValueError, "padding must be at least 0"),
+        (lambda: Conv(4, dilation=(1, 0)), ValueError, "dilation must be at least 1"),
+        (lambda: Conv(4, bias="yes"), TypeError, "bias must be True or False"),
+        (lambda: Pool(0), ValueError, "kernel_size must be at least 1"),
+        (lambda: Pool(2, mode="min"), ValueError, "mode must be 'max' or 'avg'"),
+        (lambda: analyze((28, 28), [Conv(1)]), ValueError, r"input_shape must be \(C, H, W\)"),
+        (lambda: analyze((1, 28.0, 28), [Conv(1)]), TypeError, "input_shape must hold ints"),
+        (lambda: analyze((1, 0, 28), [Conv(1)]), ValueError, "input_shape must be positive"),
+        (
+            lambda: analyze((1, 28, 28), ["conv"]),
+            TypeError,
+            "layer 1 must be a dlcv.shapes.Conv or Pool",
+        ),
+        (lambda: dense_equivalent((1, 28, 28), (10,)), ValueError, "input_shape must be"),
+        (lambda: run_stack(np.zeros((1, 8, 8)), [Conv(1)]), ValueError, r"shape \(N, C, H, W\)"),
+        (
+            lambda: run_stack(np.zeros((1, 1, 8, 8)), [Conv(1)], weights="he"),
+            ValueError,
+            "weights must be",
+        ),
+        (lambda: impulse_response((1, 4, 4), [Conv(1, 5)]), ValueError, "cannot run on"),
+        (lambda: input_gradient(np.zeros((1, 4, 4)), [Conv(1, 5)]), ValueError, "cannot run on"),
+        (lambda: input_gradient(np.zeros((4, 4)), [Conv(1, 3)]), ValueError, r"shape \(C, H, W\)"),
+        (lambda: input_gradient(np.zeros((1, 8, 8)), [Conv(1, 3)], (0, 6)), ValueError, "outside"),
+        (
+            lambda: impulse_response((1, 8, 8), [Conv(1, 3)], out_pixel=(6, 0)),
+            ValueError,
+            "outside the output",
+        ),
+    ],
+)
 def test_misuse_raises_clear_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -360,7 +418,9 @@ def test_receptive_field_plot_draws_the_report():
 def test_report_displays_as_html_and_text_in_notebooks():
     report = analyze((1, 28, 28), [Conv(8, 5, stride=2), Pool(2)])
     page = report._repr_html_()
-    assert page.startswith("<table") and page.count("<tr") == 1 + 3 + 1 + 1  # header, rows, ⚠, total
+    assert (
+        page.startswith("<table") and page.count("<tr") == 1 + 3 + 1 + 1
+    )  # header, rows, ⚠, total
     assert "⚠ (H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5" in page
     assert "One dense layer" in page and "One dense layer" not in report.to_html(dense=False)
 

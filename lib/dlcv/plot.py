@@ -387,7 +387,7 @@ def show_kernel(kernel, ax: Axes | None = None, title: str | None = None, decima
 
 
 def plot_receptive_fields(report, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Receptive-field size and output size, layer by layer, of a :func:`dlcv.shapes.analyze` report.
+    """Receptive-field size and output size per layer of a :func:`dlcv.shapes.analyze` report.
 
     Parameters
     ----------

@@ -28,8 +28,8 @@ input pixel, so the recurrences can be checked against reality.
 [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5)]
 >>> report.layers[-1].rf, report.total_params
 ((16, 16), 2572)
->>> analyze((1, 28, 28), [Conv(8, 5, stride=2)]).layers[0].problem
-'(H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5 is not an integer: the last 1 row(s) and column(s) are never covered, so the output is floored to 12'
+>>> print(analyze((1, 28, 28), [Conv(8, 5, stride=2)]).layers[0].problem[:46])
+(H - F + 2P)/S + 1 = (28 - 5 + 0)/2 + 1 = 12.5
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ class Conv:
     bias: bool = True
 
     def __post_init__(self):
-        if isinstance(self.out_channels, bool) or not isinstance(self.out_channels, (int, np.integer)):
+        if isinstance(self.out_channels, bool) or not isinstance(
+            self.out_channels, (int, np.integer)
+        ):
             raise TypeError(f"out_channels must be an int, got {self.out_channels!r}")
         if self.out_channels < 1:
             raise ValueError(f"out_channels must be at least 1, got {self.out_channels}")
@@ -266,21 +268,35 @@ class StackReport:
     def rows(self) -> list[dict[str, str]]:
         """One dict of display strings per layer (plus the input), for a table."""
         c, h, w = self.input_shape
-        rows = [{"#": "0", "layer": "input", "output (C×H×W)": f"{c}×{h}×{w}", "params": "0",
-                 "multiply-adds": "0", "receptive field": "1", "jump": "1", "start": "0",
-                 "problem": ""}]
+        rows = [
+            {
+                "#": "0",
+                "layer": "input",
+                "output (C×H×W)": f"{c}×{h}×{w}",
+                "params": "0",
+                "multiply-adds": "0",
+                "receptive field": "1",
+                "jump": "1",
+                "start": "0",
+                "problem": "",
+            }
+        ]
         for r in self.layers:
-            rows.append({
-                "#": str(r.index),
-                "layer": r.layer.describe(),
-                "output (C×H×W)": "–" if r.out_shape is None else "×".join(map(str, r.out_shape)),
-                "params": "–" if r.params is None else f"{r.params:,}",
-                "multiply-adds": "–" if r.macs is None else f"{r.macs:,}",
-                "receptive field": _fmt(r.rf),
-                "jump": _fmt(r.jump),
-                "start": _fmt(r.start, sep=", "),
-                "problem": r.problem or "",
-            })
+            rows.append(
+                {
+                    "#": str(r.index),
+                    "layer": r.layer.describe(),
+                    "output (C×H×W)": "–"
+                    if r.out_shape is None
+                    else "×".join(map(str, r.out_shape)),
+                    "params": "–" if r.params is None else f"{r.params:,}",
+                    "multiply-adds": "–" if r.macs is None else f"{r.macs:,}",
+                    "receptive field": _fmt(r.rf),
+                    "jump": _fmt(r.jump),
+                    "start": _fmt(r.start, sep=", "),
+                    "problem": r.problem or "",
+                }
+            )
         return rows
 
     def table(self, problems: bool = True) -> str:
@@ -297,14 +313,17 @@ class StackReport:
         right = {"params", "multiply-adds"}
 
         def line(row):
-            return "  ".join(row[k].rjust(widths[k]) if k in right else row[k].ljust(widths[k])
-                             for k in keys).rstrip()
+            return "  ".join(
+                row[k].rjust(widths[k]) if k in right else row[k].ljust(widths[k]) for k in keys
+            ).rstrip()
 
         out = [line({k: k for k in keys}), "  ".join("-" * widths[k] for k in keys)]
         out += [line(row) for row in rows]
         total_p, total_m = self.total_params, self.total_macs
-        out.append(f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
-                   f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds")
+        out.append(
+            f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
+            f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds"
+        )
         if problems:
             out += [f"⚠ {text}" for text in self.problems]
         return "\n".join(out)
@@ -326,26 +345,49 @@ class StackReport:
         rows = self.rows()
         keys = [k for k in rows[0] if k != "problem"]
         pad = "padding:2px 8px;"
-        out = ['<table style="border-collapse:collapse;font-size:13px;font-family:monospace">',
-               "<tr>" + "".join(_html_cell(k, "th", pad + "border-bottom:1px solid #444;text-align:left")
-                                for k in keys) + "</tr>"]
+        out = [
+            '<table style="border-collapse:collapse;font-size:13px;font-family:monospace">',
+            "<tr>"
+            + "".join(
+                _html_cell(k, "th", pad + "border-bottom:1px solid #444;text-align:left")
+                for k in keys
+            )
+            + "</tr>",
+        ]
         for row, layer in zip(rows, (None, *self.layers), strict=True):
-            out.append("<tr>" + "".join(
-                _html_cell(row[k], style=pad + ("text-align:right" if k in ("params", "multiply-adds") else ""))
-                for k in keys) + "</tr>")
+            out.append(
+                "<tr>"
+                + "".join(
+                    _html_cell(
+                        row[k],
+                        style=pad
+                        + ("text-align:right" if k in ("params", "multiply-adds") else ""),
+                    )
+                    for k in keys
+                )
+                + "</tr>"
+            )
             if layer is not None and layer.problem:
                 mark, colour = ("⚠", "#fee6ce") if layer.ok else ("⛔", "#e0e0e0")
-                out.append(f'<tr style="background:{colour}"><td colspan="{len(keys)}" style="{pad}">'
-                           f"{mark} {html.escape(layer.problem)}</td></tr>")
+                out.append(
+                    f'<tr style="background:{colour}"><td colspan="{len(keys)}" style="{pad}">'
+                    f"{mark} {html.escape(layer.problem)}</td></tr>"
+                )
         total_p, total_m = self.total_params, self.total_macs
-        summary = (f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
-                   f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds")
+        summary = (
+            f"total: {'–' if total_p is None else f'{total_p:,}'} parameters, "
+            f"{'–' if total_m is None else f'{total_m:,}'} multiply-adds"
+        )
         if dense and self.layers and self.ok:
             cost = dense_equivalent(self.input_shape, self.output_shape)
-            summary += (f". One dense layer from the input to the same output size would need "
-                        f"{cost.params:,} parameters and {cost.macs:,} multiply-adds")
-        out.append(f'<tr><td colspan="{len(keys)}" style="{pad}border-top:1px solid #444">'
-                   f"{html.escape(summary)}.</td></tr></table>")
+            summary += (
+                f". One dense layer from the input to the same output size would need "
+                f"{cost.params:,} parameters and {cost.macs:,} multiply-adds"
+            )
+        out.append(
+            f'<tr><td colspan="{len(keys)}" style="{pad}border-top:1px solid #444">'
+            f"{html.escape(summary)}.</td></tr></table>"
+        )
         return "".join(out)
 
     def _repr_html_(self) -> str:  # Jupyter shows the HTML table
@@ -360,7 +402,9 @@ def _html_cell(text: str, tag: str = "td", style: str = "") -> str:
     return f"<{tag}{style_attr}>{html.escape(text)}</{tag}>"
 
 
-def _axis_problem(n: int, k: int, s: int, p: int, d: int, axis: tuple[str, str]) -> tuple[int | None, str | None]:
+def _axis_problem(
+    n: int, k: int, s: int, p: int, d: int, axis: tuple[str, str]
+) -> tuple[int | None, str | None]:
     """Output length along one axis, and what is wrong with it in words (or None)."""
     letter, unit = axis
     f = d * (k - 1) + 1
@@ -374,13 +418,19 @@ def _axis_problem(n: int, k: int, s: int, p: int, d: int, axis: tuple[str, str])
     if rest == 0:
         return out, None
     value = (padded - f) / s + 1
-    text = (f"({letter} - F + 2P)/S + 1 = ({n} - {f} + {2 * p})/{s} + 1 = {value:.4g} "
-            f"is not an integer: the last {rest} {unit}(s)")
+    text = (
+        f"({letter} - F + 2P)/S + 1 = ({n} - {f} + {2 * p})/{s} + 1 = {value:.4g} "
+        f"is not an integer: the last {rest} {unit}(s)"
+    )
     if p == 0:
         text += " are never covered"
     else:
         pixels = max(0, rest - p)
-        lost = "only padding, no image pixel is lost" if pixels == 0 else f"{pixels} of them image pixels"
+        lost = (
+            "only padding, no image pixel is lost"
+            if pixels == 0
+            else f"{pixels} of them image pixels"
+        )
         text += f" of the padded input are never covered ({lost})"
     return out, text + f", so the output is floored to {out}"
 
@@ -391,10 +441,14 @@ def _shape_problem(layer: Conv | Pool, h: int, w: int) -> tuple[Pair | None, str
         bad = [i for i in (0, 1) if 2 * layer.padding[i] > layer.kernel_size[i]]
         if bad:
             i = bad[0]
-            return None, (f"padding {layer.padding[i]} is more than half the pooling window "
-                          f"{layer.kernel_size[i]}: some windows would hold only padding")
-    args = [(n, layer.kernel_size[i], layer.stride[i], layer.padding[i], layer.dilation[i])
-            for i, n in enumerate((h, w))]
+            return None, (
+                f"padding {layer.padding[i]} is more than half the pooling window "
+                f"{layer.kernel_size[i]}: some windows would hold only padding"
+            )
+    args = [
+        (n, layer.kernel_size[i], layer.stride[i], layer.padding[i], layer.dilation[i])
+        for i, n in enumerate((h, w))
+    ]
     if args[0] == args[1]:
         size, text = _axis_problem(*args[0], ("H", "row"))
         if text is not None and size is not None:
@@ -402,8 +456,11 @@ def _shape_problem(layer: Conv | Pool, h: int, w: int) -> tuple[Pair | None, str
         return (None if size is None else (size, size)), text
     results = [_axis_problem(*a, axis) for a, axis in zip(args, _AXES, strict=True)]
     sizes = [size for size, _ in results]
-    texts = [t if size is not None else t.replace("empty:", f"empty along the {name}:")
-             for (size, t), name in zip(results, ("height", "width"), strict=True) if t]
+    texts = [
+        t if size is not None else t.replace("empty:", f"empty along the {name}:")
+        for (size, t), name in zip(results, ("height", "width"), strict=True)
+        if t
+    ]
     out = None if None in sizes else (sizes[0], sizes[1])
     return out, ("; ".join(texts) or None)
 
@@ -424,7 +481,9 @@ def _check_layers(layers) -> list[Conv | Pool]:
     layers = list(layers)
     for i, layer in enumerate(layers, start=1):
         if not isinstance(layer, (Conv, Pool)):
-            raise TypeError(f"layer {i} must be a dlcv.shapes.Conv or Pool, got {type(layer).__name__}")
+            raise TypeError(
+                f"layer {i} must be a dlcv.shapes.Conv or Pool, got {type(layer).__name__}"
+            )
     return layers
 
 
@@ -457,8 +516,20 @@ def analyze(input_shape, layers) -> StackReport:
     reports = []
     for index, layer in enumerate(layers, start=1):
         if shape is None:
-            reports.append(LayerReport(index, layer, None, None, None, None, None, None, None,
-                                       f"no input: layer {index - 1} has no output"))
+            reports.append(
+                LayerReport(
+                    index,
+                    layer,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"no input: layer {index - 1} has no output",
+                )
+            )
             continue
         c, h, w = shape
         size, problem = _shape_problem(layer, h, w)
@@ -474,9 +545,20 @@ def analyze(input_shape, layers) -> StackReport:
             per_output, params, out_c = 0, 0, c
         out_shape = None if size is None else (out_c, size[0], size[1])
         macs = None if out_shape is None else math.prod(out_shape) * per_output
-        reports.append(LayerReport(index, layer, shape, out_shape, params, macs,
-                                   rf if out_shape else None, jump if out_shape else None,
-                                   start if out_shape else None, problem))
+        reports.append(
+            LayerReport(
+                index,
+                layer,
+                shape,
+                out_shape,
+                params,
+                macs,
+                rf if out_shape else None,
+                jump if out_shape else None,
+                start if out_shape else None,
+                problem,
+            )
+        )
         shape = out_shape
     return StackReport(_check_input_shape(input_shape), tuple(reports))
 
@@ -538,6 +620,7 @@ PRESETS: dict[str, tuple[tuple[int, int, int], tuple[Conv | Pool, ...]]] = {
 # ---------------------------------------------------------------------------
 # Running a stack for real (measurements, not formulas)
 # ---------------------------------------------------------------------------
+
 
 def draw_weights(input_channels: int, layers, weights: str = "ones", rng=None) -> list:
     """Conv weights for a stack: all ones, or standard normal drawn in layer order.
@@ -609,8 +692,9 @@ def run_stack(x, layers, weights="ones", rng=None) -> np.ndarray:
     return x
 
 
-def impulse_response(input_shape, layers, out_pixel=None, weights: str = "ones", rng=None,
-                     batch: int = 256) -> np.ndarray:
+def impulse_response(
+    input_shape, layers, out_pixel=None, weights: str = "ones", rng=None, batch: int = 256
+) -> np.ndarray:
     """Measure how strongly each input pixel reaches one output pixel, by running the stack.
 
     One unit impulse is placed at each input pixel in turn (all channels), the stack
@@ -702,8 +786,9 @@ def input_gradient(x, layers, out_pixel=None, weights: str = "ones", rng=None) -
             tape.append((layer, h, w))
             h = conv2d(h, w, stride=layer.stride, padding=layer.padding, dilation=layer.dilation)
         elif layer.mode == "max":
-            out, indices = max_pool2d(h, layer.kernel_size, layer.stride, layer.padding,
-                                      return_indices=True)
+            out, indices = max_pool2d(
+                h, layer.kernel_size, layer.stride, layer.padding, return_indices=True
+            )
             tape.append((layer, h, indices))
             h = out
         else:
@@ -717,11 +802,18 @@ def input_gradient(x, layers, out_pixel=None, weights: str = "ones", rng=None) -
     grad[0, :, i, j] = 1.0
     for layer, h_in, extra in reversed(tape):
         if layer.kind == "conv":
-            grad = conv2d_backward(grad, h_in, extra, stride=layer.stride, padding=layer.padding,
-                                   dilation=layer.dilation)[0]
+            grad = conv2d_backward(
+                grad,
+                h_in,
+                extra,
+                stride=layer.stride,
+                padding=layer.padding,
+                dilation=layer.dilation,
+            )[0]
         elif layer.mode == "max":
             grad = max_pool2d_backward(grad, extra, h_in.shape)
         else:
-            grad = avg_pool2d_backward(grad, h_in.shape, layer.kernel_size, layer.stride,
-                                       layer.padding)
+            grad = avg_pool2d_backward(
+                grad, h_in.shape, layer.kernel_size, layer.stride, layer.padding
+            )
     return grad[0]

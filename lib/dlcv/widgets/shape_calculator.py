@@ -41,17 +41,33 @@ class LayerRow(widgets.HBox):
     def __init__(self, layer: Conv | Pool | None = None):
         layer = Conv(8, 3) if layer is None else layer
         kind = "conv" if layer.kind == "conv" else f"{layer.mode} pool"
-        self.kind = widgets.Dropdown(options=_KINDS, value=kind, layout=widgets.Layout(width="110px"))
-        self.kernel = widgets.BoundedIntText(value=layer.kernel_size[0], min=1, max=99, layout=_NUMBER)
+        self.kind = widgets.Dropdown(
+            options=_KINDS, value=kind, layout=widgets.Layout(width="110px")
+        )
+        self.kernel = widgets.BoundedIntText(
+            value=layer.kernel_size[0], min=1, max=99, layout=_NUMBER
+        )
         self.stride = widgets.BoundedIntText(value=layer.stride[0], min=1, max=99, layout=_NUMBER)
         self.padding = widgets.BoundedIntText(value=layer.padding[0], min=0, max=99, layout=_NUMBER)
-        self.dilation = widgets.BoundedIntText(value=layer.dilation[0], min=1, max=99, layout=_NUMBER)
+        self.dilation = widgets.BoundedIntText(
+            value=layer.dilation[0], min=1, max=99, layout=_NUMBER
+        )
         filters = layer.out_channels if layer.kind == "conv" else 8
         self.filters = widgets.BoundedIntText(value=filters, min=1, max=100_000, layout=_NUMBER)
-        self.remove = widgets.Button(description="✕", tooltip="remove this layer",
-                                     layout=widgets.Layout(width="40px"))
-        super().__init__([self.kind, self.kernel, self.stride, self.padding, self.dilation,
-                          self.filters, self.remove])
+        self.remove = widgets.Button(
+            description="✕", tooltip="remove this layer", layout=widgets.Layout(width="40px")
+        )
+        super().__init__(
+            [
+                self.kind,
+                self.kernel,
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.filters,
+                self.remove,
+            ]
+        )
         self.kind.observe(self._sync_enabled, names="value")
         self._sync_enabled()
 
@@ -62,18 +78,27 @@ class LayerRow(widgets.HBox):
 
     def _sync_enabled(self, change=None) -> None:
         pool = self.kind.value != "conv"
-        self.dilation.disabled = pool   # dlcv.pool has no dilation
-        self.filters.disabled = pool    # pooling keeps the number of channels
+        self.dilation.disabled = pool  # dlcv.pool has no dilation
+        self.filters.disabled = pool  # pooling keeps the number of channels
         if pool:
             self.dilation.value = 1
 
     def layer(self) -> Conv | Pool:
         """The :class:`~dlcv.shapes.Conv` or :class:`~dlcv.shapes.Pool` these controls describe."""
         if self.kind.value == "conv":
-            return Conv(self.filters.value, self.kernel.value, stride=self.stride.value,
-                        padding=self.padding.value, dilation=self.dilation.value)
-        return Pool(self.kernel.value, stride=self.stride.value, padding=self.padding.value,
-                    mode=self.kind.value.split()[0])
+            return Conv(
+                self.filters.value,
+                self.kernel.value,
+                stride=self.stride.value,
+                padding=self.padding.value,
+                dilation=self.dilation.value,
+            )
+        return Pool(
+            self.kernel.value,
+            stride=self.stride.value,
+            padding=self.padding.value,
+            mode=self.kind.value.split()[0],
+        )
 
 
 def render_table(report: StackReport) -> str:
@@ -120,24 +145,49 @@ class ShapeCalculator(widgets.VBox):
         self.in_c = widgets.BoundedIntText(value=c, **box)
         self.in_h = widgets.BoundedIntText(value=h, **box)
         self.in_w = widgets.BoundedIntText(value=w, **box)
-        self.preset = widgets.Dropdown(options=["(choose a network)", *PRESETS],
-                                       value="(choose a network)" if preset is None else preset,
-                                       layout=widgets.Layout(width="230px"))
-        self.add_conv = widgets.Button(description="+ conv layer", layout=widgets.Layout(width="120px"))
-        self.add_pool = widgets.Button(description="+ pool layer", layout=widgets.Layout(width="120px"))
+        self.preset = widgets.Dropdown(
+            options=["(choose a network)", *PRESETS],
+            value="(choose a network)" if preset is None else preset,
+            layout=widgets.Layout(width="230px"),
+        )
+        self.add_conv = widgets.Button(
+            description="+ conv layer", layout=widgets.Layout(width="120px")
+        )
+        self.add_pool = widgets.Button(
+            description="+ pool layer", layout=widgets.Layout(width="120px")
+        )
         self.table = widgets.HTML()
         self.message = widgets.HTML()
         self.report: StackReport | None = None
         self.rows: list[LayerRow] = []
         self._rows_box = widgets.VBox()
         self._updating = False
-        header = widgets.HBox([widgets.HTML(f"<b>{name}</b>", layout=widgets.Layout(width=width))
-                               for name, width in zip(_COLUMNS, _WIDTHS, strict=True)])
-        inputs = widgets.HBox([widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
-                               self.in_c, self.in_h, self.in_w,
-                               widgets.HTML("&nbsp; or load:"), self.preset])
-        super().__init__([inputs, header, self._rows_box,
-                          widgets.HBox([self.add_conv, self.add_pool]), self.message, self.table])
+        header = widgets.HBox(
+            [
+                widgets.HTML(f"<b>{name}</b>", layout=widgets.Layout(width=width))
+                for name, width in zip(_COLUMNS, _WIDTHS, strict=True)
+            ]
+        )
+        inputs = widgets.HBox(
+            [
+                widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
+                self.in_c,
+                self.in_h,
+                self.in_w,
+                widgets.HTML("&nbsp; or load:"),
+                self.preset,
+            ]
+        )
+        super().__init__(
+            [
+                inputs,
+                header,
+                self._rows_box,
+                widgets.HBox([self.add_conv, self.add_pool]),
+                self.message,
+                self.table,
+            ]
+        )
         for control in (self.in_c, self.in_h, self.in_w):
             control.observe(self.update, names="value")
         self.preset.observe(self._load_preset, names="value")
@@ -206,9 +256,15 @@ class ShapeCalculator(widgets.VBox):
             self.report = analyze(shape, self.layers())
             self.table.value = render_table(self.report)
             causes = [r.index for r in self.report.layers if r.problem and r.in_shape is not None]
-            self.message.value = "" if not causes else (
-                "⚠ the settings of layer(s) " + ", ".join(map(str, causes))
-                + " do not fit their input: see the shaded rows.")
+            self.message.value = (
+                ""
+                if not causes
+                else (
+                    "⚠ the settings of layer(s) "
+                    + ", ".join(map(str, causes))
+                    + " do not fit their input: see the shaded rows."
+                )
+            )
         except Exception as exc:  # a callback must never raise
             self.report = None
             self.message.value = f"<b>Cannot compute the table:</b> {html.escape(str(exc))}"
