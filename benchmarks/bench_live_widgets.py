@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import nbformat  # noqa: E402
+
 from browser_harness import (  # noqa: E402
     CHANGE_AND_TIME_JS,
     LIVE_CASES,
@@ -39,7 +40,7 @@ from browser_harness import (  # noqa: E402
     voila_server,
 )
 
-REFERENCE_SOURCE = '''\
+REFERENCE_SOURCE = """\
 import io
 
 import ipywidgets as widgets
@@ -58,12 +59,16 @@ menu = widgets.Dropdown(options=names, value=names[0], description="Preset")
 view = widgets.Image(value=pictures[names[0]], format="png")
 menu.observe(lambda change: setattr(view, "value", pictures[change["new"]]), names="value")
 widgets.VBox([menu, view])
-'''
+"""
 
 
 def reference_notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(REFERENCE_SOURCE)]
     path = folder / "reference_dropdown_image.ipynb"
     nbformat.write(nb, path)
@@ -76,9 +81,13 @@ def measure(browser, case: LiveCase, notebook: Path, changes: int) -> list[float
         page, info, _ = open_live_widget(browser, case, url)
         try:
             if not info["found"]:
-                raise RuntimeError(f"{notebook.name}: no control {case.label!r}; labels: {info.get('labels')}")
-            times = [page.evaluate(CHANGE_AND_TIME_JS, [case.kind, value, 30_000])
-                     for value in change_values(case, info, changes + 2, current=info["value"])]
+                raise RuntimeError(
+                    f"{notebook.name}: no control {case.label!r}; labels: {info.get('labels')}"
+                )
+            times = [
+                page.evaluate(CHANGE_AND_TIME_JS, [case.kind, value, 30_000])
+                for value in change_values(case, info, changes + 2, current=info["value"])
+            ]
         finally:
             page.close()
     return times[2:]
@@ -86,7 +95,9 @@ def measure(browser, case: LiveCase, notebook: Path, changes: int) -> list[float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--changes", type=int, default=25, help="timed changes per widget (at least 20)")
+    parser.add_argument(
+        "--changes", type=int, default=25, help="timed changes per widget (at least 20)"
+    )
     args = parser.parse_args()
     if args.changes < 20:
         parser.error("--changes must be at least 20")
@@ -94,26 +105,41 @@ def main() -> int:
     if reason:
         print(f"skipped: {reason}")
         return 0
-    from playwright.sync_api import sync_playwright
-
     import voila
+    from playwright.sync_api import sync_playwright
 
     rows = []
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
         browser = launch_browser(playwright)
         try:
-            print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start")
-            print(f"- Chromium {browser.version}, Voila {voila.__version__}, Python {platform.python_version()}")
-            print(f"- {args.changes} timed changes per widget, after 2 warm-up changes\n", flush=True)
+            print(
+                f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
+                f"load {os.getloadavg()[0]:.1f} at start"
+            )
+            print(
+                f"- Chromium {browser.version}, Voila {voila.__version__}, "
+                f"Python {platform.python_version()}"
+            )
+            print(
+                f"- {args.changes} timed changes per widget, after 2 warm-up changes\n", flush=True
+            )
             reference = LiveCase("reference", label="Preset", kind="dropdown")
-            rows.append(("reference: Dropdown -> Image, precomputed 256x256 PNGs",
-                         measure(browser, reference, reference_notebook(Path(scratch)), args.changes)))
+            rows.append(
+                (
+                    "reference: Dropdown -> Image, precomputed 256x256 PNGs",
+                    measure(browser, reference, reference_notebook(Path(scratch)), args.changes),
+                )
+            )
             for case in LIVE_CASES:
                 if not case.path.exists():
                     print(f"(skipped {case.notebook}: not written yet)")
                     continue
-                rows.append((f"{Path(case.notebook).stem}: control {case.label!r}",
-                             measure(browser, case, case.path, args.changes)))
+                rows.append(
+                    (
+                        f"{Path(case.notebook).stem}: control {case.label!r}",
+                        measure(browser, case, case.path, args.changes),
+                    )
+                )
         finally:
             browser.close()
 
@@ -124,7 +150,10 @@ def main() -> int:
     for name, times in rows:
         q = statistics.quantiles(times, n=10)
         median = statistics.median(times)
-        print(f"| {name} | {median:.0f} ms | {q[0]:.0f} ms | {q[-1]:.0f} ms | {len(times)} | {median / base:.1f} |")
+        print(
+            f"| {name} | {median:.0f} ms | {q[0]:.0f} ms | {q[-1]:.0f} ms | {len(times)} "
+            f"| {median / base:.1f} |"
+        )
     return 0
 
 

@@ -60,7 +60,9 @@ def repository() -> tuple[str, str, str]:
     url = repo["url"].rstrip("/")
     parts = urlsplit(url)
     if parts.netloc != "github.com" or parts.path.count("/") != 2:
-        raise ValueError(f"repository.url in _config.yml must be https://github.com/OWNER/NAME, got {url!r}")
+        raise ValueError(
+            f"repository.url in _config.yml must be https://github.com/OWNER/NAME, got {url!r}"
+        )
     return url, parts.path.strip("/"), repo.get("branch", "main")
 
 
@@ -81,7 +83,10 @@ def toc_docnames() -> list[str]:
     """Every page ``_toc.yml`` lists (root first), as Sphinx docnames (no suffix)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     names = [toc["root"], *_toc_entries(toc)]
-    return [Path(n).with_suffix("").as_posix() if Path(n).suffix in SOURCE_SUFFIXES else n for n in names]
+    return [
+        Path(n).with_suffix("").as_posix() if Path(n).suffix in SOURCE_SUFFIXES else n
+        for n in names
+    ]
 
 
 def source_of(docname: str) -> Path | None:
@@ -95,7 +100,11 @@ def source_of(docname: str) -> Path | None:
 
 def toc_notebooks() -> list[str]:
     """Docnames of the pages whose source is a notebook."""
-    return [d for d in toc_docnames() if (source := source_of(d)) is not None and source.suffix == ".ipynb"]
+    return [
+        d
+        for d in toc_docnames()
+        if (source := source_of(d)) is not None and source.suffix == ".ipynb"
+    ]
 
 
 @dataclass
@@ -114,13 +123,28 @@ class BookBuild:
 
 def build_book(output: Path, timeout: float = 1800) -> BookBuild:
     """``jupyter-book build <repo> --path-output <output> -W -n --keep-going`` (this venv's)."""
-    command = [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(output),
-               "-W", "-n", "--keep-going"]
+    command = [
+        str(BIN / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(output),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     env = dict(os.environ, NO_COLOR="1", PYTHONUNBUFFERED="1")
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    return BookBuild(html=output / "_build" / "html", log=done.stdout + done.stderr,
-                     returncode=done.returncode, command=command, seconds=time.perf_counter() - start)
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return BookBuild(
+        html=output / "_build" / "html",
+        log=done.stdout + done.stderr,
+        returncode=done.returncode,
+        command=command,
+        seconds=time.perf_counter() - start,
+    )
 
 
 # --------------------------------------------------------------------------- static server
@@ -158,8 +182,10 @@ def browser_unavailable() -> str | None:
     except ImportError as exc:
         return f"Playwright for Python is not installed ({exc}); pip install -r requirements.txt"
     if not (Path(CHROMIUM).exists() and os.access(CHROMIUM, os.X_OK)):
-        return (f"no Chromium at {CHROMIUM}; install Debian's package (apt-get install chromium) "
-                f"or point DLCV_CHROMIUM at one")
+        return (
+            f"no Chromium at {CHROMIUM}; install Debian's package (apt-get install chromium) "
+            f"or point DLCV_CHROMIUM at one"
+        )
     return None
 
 
@@ -197,10 +223,16 @@ def watch(page, block_external: bool) -> PageLog:
             r.continue_()
 
     page.route("**/*", route)
-    page.on("console", lambda m: log.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: log.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: log.errors.append(f"uncaught: {e}"))
     page.on("requestfailed", lambda r: log.failed.append(f"{r.url} ({r.failure})"))
-    page.on("response", lambda r: log.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+    page.on(
+        "response",
+        lambda r: log.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None,
+    )
     return log
 
 
@@ -221,27 +253,54 @@ def voila_server(notebook: Path, startup_timeout: float = 120) -> Iterator[str]:
     """
     voila = BIN / "voila"
     if not voila.exists():
-        raise FileNotFoundError(f"{voila} is missing: pip install -r requirements.txt (voila is pinned there)")
+        raise FileNotFoundError(
+            f"{voila} is missing: pip install -r requirements.txt (voila is pinned there)"
+        )
     port = free_port()
     scratch = Path(tempfile.mkdtemp(prefix="dlcv-voila-"))
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), JUPYTER_DATA_DIR=str(scratch / "data"),
-               JUPYTER_CONFIG_DIR=str(scratch / "config"), PYTHONUNBUFFERED="1")
-    command = [str(voila), notebook.name, f"--port={port}", "--Voila.ip=127.0.0.1", "--no-browser",
-               "--show_tracebacks=True", "--Voila.port_retries=0"]
+    env = dict(
+        os.environ,
+        JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+        JUPYTER_DATA_DIR=str(scratch / "data"),
+        JUPYTER_CONFIG_DIR=str(scratch / "config"),
+        PYTHONUNBUFFERED="1",
+    )
+    command = [
+        str(voila),
+        notebook.name,
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--no-browser",
+        "--show_tracebacks=True",
+        "--Voila.port_retries=0",
+    ]
     log_path = scratch / "voila.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=notebook.parent, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=notebook.parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + startup_timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"Voila exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                raise RuntimeError(
+                    f"Voila exited with code {process.returncode}:\n{log_path.read_text()[-3000:]}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=1),
+            ):
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Voila did not listen on 127.0.0.1:{port} within {startup_timeout:.0f} s:\n"
-                                   f"{log_path.read_text()[-3000:]}")
+                raise TimeoutError(
+                    f"Voila did not listen on 127.0.0.1:{port} within {startup_timeout:.0f} s:\n"
+                    f"{log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -273,18 +332,22 @@ FIND_WIDGET_JS = """
   });
   for (const control of controls) {
     let root = control.parentElement;
-    while (root && !(root.classList.contains('widget-box') && root.querySelector('img'))) root = root.parentElement;
+    const holdsImage = el => el.classList.contains('widget-box') && el.querySelector('img');
+    while (root && !holdsImage(root)) root = root.parentElement;
     if (!root) continue;
-    document.querySelectorAll('[data-dlcv-root]').forEach(e => e.removeAttribute('data-dlcv-root'));
-    document.querySelectorAll('[data-dlcv-control]').forEach(e => e.removeAttribute('data-dlcv-control'));
+    for (const mark of ['data-dlcv-root', 'data-dlcv-control']) {
+      document.querySelectorAll(`[${mark}]`).forEach(e => e.removeAttribute(mark));
+    }
     root.setAttribute('data-dlcv-root', '');
     control.setAttribute('data-dlcv-control', '');
-    const options = kind === 'dropdown' ? Array.from(control.querySelector('select').options).map(o => o.value) : [];
+    const select = control.querySelector('select');
+    const options = kind === 'dropdown' ? Array.from(select.options).map(o => o.value) : [];
     const value = kind === 'dropdown' ? control.querySelector('select').value
                                       : control.querySelector('.widget-readout').textContent.trim();
     return {found: true, options, value, images: root.querySelectorAll('img').length};
   }
-  return {found: false, labels: Array.from(document.querySelectorAll('.widget-label')).map(l => l.textContent.trim())};
+  const labels = Array.from(document.querySelectorAll('.widget-label'));
+  return {found: false, labels: labels.map(l => l.textContent.trim())};
 }
 """
 
@@ -316,12 +379,16 @@ async ([kind, value, timeoutMs]) => {
   let last = null;
   const done = new Promise((resolve, reject) => {
     let quiet = null;
-    const timer = setTimeout(() => { observer.disconnect(); reject(new Error('no image changed within ' + timeoutMs + ' ms')); }, timeoutMs);
+    const timer = setTimeout(() => {
+      observer.disconnect();
+      reject(new Error('no image changed within ' + timeoutMs + ' ms'));
+    }, timeoutMs);
     const observer = new MutationObserver(() => {
       imgs.forEach((img, k) => {
         if (img.src === seen[k]) return;
         seen[k] = img.src;
-        decodes.push(img.decode().then(() => { last = Math.max(last || 0, performance.now()); }, () => {}));
+        const shown = () => { last = Math.max(last || 0, performance.now()); };
+        decodes.push(img.decode().then(shown, () => {}));
       });
       if (decodes.length) {
         clearTimeout(timer);
@@ -340,7 +407,8 @@ async ([kind, value, timeoutMs]) => {
     const readout = control.querySelector('.widget-readout');
     readout.focus();
     readout.textContent = String(value);
-    readout.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', keyCode: 13, which: 13, bubbles: true}));
+    const enter = {key: 'Enter', keyCode: 13, which: 13, bubbles: true};
+    readout.dispatchEvent(new KeyboardEvent('keydown', enter));
     readout.blur();
   }
   await done;
@@ -366,33 +434,49 @@ class LiveCase:
 
 LIVE_CASES = (
     LiveCase("chapters/02_convolution.ipynb", label="Preset", kind="dropdown"),
-    LiveCase("chapters/04_pooling.ipynb", label="window", kind="slider", values=(3, 4, 2, 5, 3, 6, 2, 4)),
+    LiveCase(
+        "chapters/04_pooling.ipynb", label="window", kind="slider", values=(3, 4, 2, 5, 3, 6, 2, 4)
+    ),
 )
 
 
 def open_live_widget(browser, case: LiveCase, base_url: str, timeout_ms: int = 300_000):
-    """Open the Voila page, wait for ``case``'s control, mark its widget; return (page, info, log)."""
+    """Open the Voila page, wait for ``case``'s control and mark its widget.
+
+    Returns ``(page, info, log)``.
+    """
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     log = watch(page, block_external=True)
     page.goto(base_url, wait_until="domcontentloaded", timeout=timeout_ms)
-    label_selector = {"dropdown": ".widget-dropdown .widget-label", "slider": ".widget-slider .widget-label"}[case.kind]
+    label_selector = {
+        "dropdown": ".widget-dropdown .widget-label",
+        "slider": ".widget-slider .widget-label",
+    }[case.kind]
     exact = re.compile(rf"^\s*{re.escape(case.label)}\s*$")
     page.locator(label_selector, has_text=exact).first.wait_for(state="visible", timeout=timeout_ms)
     info = page.evaluate(FIND_WIDGET_JS, [case.label, case.kind])
     if info["found"]:
         # every image of the widget has a picture before we start
         page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('[data-dlcv-root] img')).every(i => i.complete && i.naturalWidth > 0)",
-            timeout=60_000)
+            "() => Array.from(document.querySelectorAll('[data-dlcv-root] img'))"
+            ".every(i => i.complete && i.naturalWidth > 0)",
+            timeout=60_000,
+        )
     return page, info, log
 
 
 def change_values(case: LiveCase, info: dict, count: int, current=None) -> list:
     """``count`` successive values for the control, each different from the one before."""
-    pool = [o for o in info.get("options", []) if o not in ("custom",)] if case.kind == "dropdown" else list(case.values)
+    pool = (
+        [o for o in info.get("options", []) if o not in ("custom",)]
+        if case.kind == "dropdown"
+        else list(case.values)
+    )
     if len(pool) < 2:
-        raise ValueError(f"{case.notebook}: control {case.label!r} offers fewer than two values: {pool}")
+        raise ValueError(
+            f"{case.notebook}: control {case.label!r} offers fewer than two values: {pool}"
+        )
     values, previous, i = [], current, 0
     while len(values) < count:
         v = pool[i % len(pool)]

@@ -12,6 +12,7 @@ the environment sets ``DLCV_REQUIRE_BROWSER=1`` (as ``.ci/run`` does): then they
 from __future__ import annotations
 
 import pytest
+
 from browser_harness import (
     REQUIRE_BROWSER,
     BookBuild,
@@ -32,7 +33,9 @@ def book(tmp_path_factory) -> BookBuild:
 def book_html(book: BookBuild):
     """The folder of built HTML pages (fails when the build produced none)."""
     if not (book.html / "index.html").exists():
-        pytest.fail(f"the book build produced no HTML (exit code {book.returncode}):\n{book.log[-4000:]}")
+        pytest.fail(
+            f"the book build produced no HTML (exit code {book.returncode}):\n{book.log[-4000:]}"
+        )
     return book.html
 
 

@@ -1,4 +1,4 @@
-"""The book builds with zero warnings, every _toc.yml entry becomes a page, pages are self-contained.
+"""The book builds with zero warnings; every _toc.yml entry is a page; pages are self-contained.
 
 The build runs once per session (``book`` fixture in conftest.py): from a clean temporary
 folder, with warnings as errors, exactly the command the README's ``make book`` runs.
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+
 from browser_harness import ROOT, source_of, toc_docnames
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -25,7 +26,11 @@ def _soup(path: Path) -> BeautifulSoup:
 
 
 def _pages(book_html) -> dict[str, BeautifulSoup]:
-    return {d: _soup(book_html / f"{d}.html") for d in toc_docnames() if (book_html / f"{d}.html").exists()}
+    return {
+        d: _soup(book_html / f"{d}.html")
+        for d in toc_docnames()
+        if (book_html / f"{d}.html").exists()
+    }
 
 
 def _static_name(src: str) -> str:
@@ -36,10 +41,14 @@ def _static_name(src: str) -> str:
 @pytest.mark.slow
 def test_build_succeeds_with_zero_warnings(book):
     log = ANSI.sub("", book.log)
-    problems = [line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line)]
+    problems = [
+        line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line)
+    ]
     assert book.returncode == 0 and not problems, (
-        f"`{' '.join(book.command)}` exited with {book.returncode} and {len(problems)} warnings/errors:\n"
-        + "\n".join(problems[:50]) + f"\n--- end of the build log ---\n{log[-3000:]}"
+        f"`{' '.join(book.command)}` exited with {book.returncode} "
+        f"and {len(problems)} warnings/errors:\n"
+        + "\n".join(problems[:50])
+        + f"\n--- end of the build log ---\n{log[-3000:]}"
     )
     assert "build succeeded" in log
 
@@ -51,15 +60,21 @@ def test_every_toc_entry_has_a_source():
 
 def test_every_chapter_notebook_is_in_the_toc():
     listed = set(toc_docnames())
-    notebooks = sorted(p.relative_to(ROOT).with_suffix("").as_posix()
-                       for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted(
+        p.relative_to(ROOT).with_suffix("").as_posix()
+        for p in (ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")
+    )
     orphans = [n for n in notebooks if n not in listed]
-    assert not orphans, f"chapter notebooks missing from _toc.yml (they would not be in the book): {orphans}"
+    assert not orphans, (
+        f"chapter notebooks missing from _toc.yml (they would not be in the book): {orphans}"
+    )
 
 
 def test_bibliography_is_the_last_page():
     docnames = toc_docnames()
-    assert docnames[-1] == "bibliography", f"the generated bibliography should end the book, _toc.yml ends with {docnames[-1]}"
+    assert docnames[-1] == "bibliography", (
+        f"the generated bibliography should end the book, _toc.yml ends with {docnames[-1]}"
+    )
     assert "```{bibliography}" in (ROOT / "bibliography.md").read_text(encoding="utf-8")
 
 
@@ -80,7 +95,9 @@ def test_pages_load_nothing_from_the_internet(book_html):
         for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src")):
             for el in soup.find_all(tag):
                 url = el.get(attr) or ""
-                if tag == "link" and not {"stylesheet", "preload", "modulepreload", "icon"} & set(el.get("rel", [])):
+                if tag == "link" and not {"stylesheet", "preload", "modulepreload", "icon"} & set(
+                    el.get("rel", [])
+                ):
                     continue  # navigation links (next/prev/index) are not loaded
                 if re.match(r"^(https?:)?//", url):
                     remote.append(f"{docname}: <{tag} {attr}={url}>")
@@ -90,8 +107,11 @@ def test_pages_load_nothing_from_the_internet(book_html):
 @pytest.mark.slow
 def test_no_script_is_included_twice(book_html):
     for docname, soup in _pages(book_html).items():
-        keys = [s.get("src", "").split("?")[0] or s.get_text() for s in soup.find_all("script")
-                if s.get("type") not in (WIDGET_STATE, "application/vnd.jupyter.widget-view+json")]
+        keys = [
+            s.get("src", "").split("?")[0] or s.get_text()
+            for s in soup.find_all("script")
+            if s.get("type") not in (WIDGET_STATE, "application/vnd.jupyter.widget-view+json")
+        ]
         duplicates = {k[:80] for k in keys if keys.count(k) > 1}
         assert not duplicates, f"{docname}.html includes these scripts twice: {duplicates}"
 
@@ -104,9 +124,13 @@ def test_widget_javascript_is_served_by_the_book_where_needed(book_html):
         has_state = soup.find("script", type=WIDGET_STATE) is not None
         loaded = [s for s in scripts if s in WIDGET_JS]
         if has_state:
-            assert loaded == WIDGET_JS, f"{docname}: widget scripts {loaded}, expected {WIDGET_JS} in this order"
+            assert loaded == WIDGET_JS, (
+                f"{docname}: widget scripts {loaded}, expected {WIDGET_JS} in this order"
+            )
             for name in WIDGET_JS:
-                assert (book_html / "_static" / name).is_file(), f"_static/{name} missing from the build"
+                assert (book_html / "_static" / name).is_file(), (
+                    f"_static/{name} missing from the build"
+                )
         else:
             assert not loaded, f"{docname} has no widgets but loads {loaded}"
 
@@ -133,7 +157,8 @@ def test_vendored_files_have_a_provenance():
         if entry.name == "PROVENANCE.md":
             continue
         assert f"`{entry.name}/`" in provenance or f"`{entry.name}`" in provenance, (
-            f"_static/vendor/{entry.name} is not described in _static/vendor/PROVENANCE.md")
+            f"_static/vendor/{entry.name} is not described in _static/vendor/PROVENANCE.md"
+        )
 
 
 @pytest.mark.slow
@@ -145,8 +170,14 @@ def test_citations_link_to_entries_of_the_bibliography(book_html):
         for a in soup.select("a[href*='bibliography.html#']"):
             cited += 1
             anchor = a["href"].split("#", 1)[1]
-            assert anchor in entries, f"{docname}: citation {a.get_text()!r} links to a missing entry #{anchor}"
-    uses_cite = any("{cite" in (source_of(d).read_text(encoding="utf-8")) for d in toc_docnames() if source_of(d))
+            assert anchor in entries, (
+                f"{docname}: citation {a.get_text()!r} links to a missing entry #{anchor}"
+            )
+    uses_cite = any(
+        "{cite" in (source_of(d).read_text(encoding="utf-8"))
+        for d in toc_docnames()
+        if source_of(d)
+    )
     if uses_cite:
         assert cited and entries, "chapters cite works but the bibliography page lists no entries"
 
@@ -159,17 +190,31 @@ def test_exercises_are_numbered_per_chapter_with_hidden_solutions(book_html):
     for docname in chapters:
         soup = _soup(book_html / f"{docname}.html")
         exercises = soup.select("div.exercise.admonition")
-        assert exercises, f"{docname}: no exercise (sphinx-exercise {{exercise}} directive) on the page"
+        assert exercises, (
+            f"{docname}: no exercise (sphinx-exercise {{exercise}} directive) on the page"
+        )
         numbers = [el.select_one(".caption-number").get_text(strip=True) for el in exercises]
         parsed = [re.fullmatch(r"Exercise (\d+)\.(\d+)", n) for n in numbers]
-        assert all(parsed), (f"{docname}: exercises are numbered {numbers}, not per chapter (Exercise N.k); "
-                             "number the chapters in _toc.yml (numbered: true)")
+        assert all(parsed), (
+            f"{docname}: exercises are numbered {numbers}, not per chapter (Exercise N.k); "
+            "number the chapters in _toc.yml (numbered: true)"
+        )
         chapter_numbers = {m.group(1) for m in parsed}
-        assert len(chapter_numbers) == 1, f"{docname}: exercises carry several chapter numbers {numbers}"
-        assert [int(m.group(2)) for m in parsed] == list(range(1, len(parsed) + 1)), f"{docname}: {numbers}"
+        assert len(chapter_numbers) == 1, (
+            f"{docname}: exercises carry several chapter numbers {numbers}"
+        )
+        assert [int(m.group(2)) for m in parsed] == list(range(1, len(parsed) + 1)), (
+            f"{docname}: {numbers}"
+        )
         solutions = soup.select("div.solution.admonition")
-        solved = {a["href"].lstrip("#") for s in solutions for a in s.select(".admonition-title a[href^='#']")}
+        solved = {
+            a["href"].lstrip("#")
+            for s in solutions
+            for a in s.select(".admonition-title a[href^='#']")
+        }
         for solution in solutions:
-            assert "dropdown" in solution["class"], f"{docname}: a solution is not hidden (add :class: dropdown)"
+            assert "dropdown" in solution["class"], (
+                f"{docname}: a solution is not hidden (add :class: dropdown)"
+            )
         unsolved = [el["id"] for el in exercises if el.get("id") not in solved]
         assert not unsolved, f"{docname}: exercises without a solution on the page: {unsolved}"

@@ -14,6 +14,7 @@ the book serves everything it needs (widget manager, MathJax, fonts) itself.
 from __future__ import annotations
 
 import pytest
+
 from browser_harness import ROOT, source_of, toc_docnames, watch
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,8 @@ WIDGETS_JS = """() => Array.from(document.querySelectorAll(
   const sized = ok && Array.from(area.querySelectorAll('.jupyter-widgets')).some(el => {
       const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
   const text = ok ? area.textContent : '';
-  return {model, rendered: ok && area.childElementCount > 0 && sized && box.width > 0 && box.height > 0,
+  const filled = ok && area.childElementCount > 0 && box.width > 0 && box.height > 0;
+  return {model, rendered: filled && sized,
           error: /Error displaying widget|model not found/i.test(text)};
 })"""
 
@@ -68,7 +70,9 @@ def _load(browser, site, docname: str, block_external: bool):
     log = watch(page, block_external=block_external)
     page.goto(f"{site}{docname}.html", wait_until="load", timeout=LOAD_TIMEOUT_MS)
     # Images below the fold may be lazy: ask for them all, then wait (bounded).
-    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
+    page.evaluate(
+        "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+    )
     for done in (IMAGES_DONE, WIDGETS_DONE, MATH_DONE):
         try:
             page.wait_for_function(done, timeout=RENDER_TIMEOUT_MS)
@@ -86,18 +90,24 @@ def _check_complete(page, docname: str) -> list[str]:
     widgets = page.evaluate(WIDGETS_JS)
     for w in widgets:
         if not w["rendered"] or w["error"]:
-            problems.append(f"widget view {w['model']} not rendered" + (" (error shown)" if w["error"] else ""))
+            problems.append(
+                f"widget view {w['model']} not rendered" + (" (error shown)" if w["error"] else "")
+            )
     math = page.evaluate(MATH_JS)
     if math["count"]:
         if not math["loaded"]:
             problems.append("MathJax did not load")
         elif math["typeset"] < math["count"] or math["errors"]:
-            problems.append(f"maths: {math['typeset']}/{math['count']} typeset, {math['errors']} errors")
+            problems.append(
+                f"maths: {math['typeset']}/{math['count']} typeset, {math['errors']} errors"
+            )
     is_notebook = source_of(docname) is not None and source_of(docname).suffix == ".ipynb"
     if is_notebook:
-        for selector in (".dropdown-launch-buttons a[href*='/v2/gh/']",
-                         ".dropdown-launch-buttons a[href*='colab']",
-                         ".dropdown-launch-buttons .btn-launch-thebe"):
+        for selector in (
+            ".dropdown-launch-buttons a[href*='/v2/gh/']",
+            ".dropdown-launch-buttons a[href*='colab']",
+            ".dropdown-launch-buttons .btn-launch-thebe",
+        ):
             if page.locator(selector).count() != 1:
                 problems.append(f"launch button missing: {selector}")
     if page.locator(".dropdown-download-buttons .btn-download-source-button").count() != 1:
@@ -130,5 +140,7 @@ def test_page_is_complete_with_the_internet_blocked(browser, site, docname):
     finally:
         page.close()
     problems += [f"console: {e}" for e in log.errors]
-    assert not problems, (f"{docname}.html with every non-local request blocked "
-                          f"(it tried: {log.external or 'nothing'}):\n  " + "\n  ".join(problems))
+    assert not problems, (
+        f"{docname}.html with every non-local request blocked "
+        f"(it tried: {log.external or 'nothing'}):\n  " + "\n  ".join(problems)
+    )

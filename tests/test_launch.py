@@ -25,17 +25,28 @@ from urllib.parse import parse_qs, urlsplit
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from browser_harness import BIN, ROOT, book_config, repository, source_of, toc_docnames, toc_notebooks
+
+from browser_harness import (
+    BIN,
+    ROOT,
+    book_config,
+    repository,
+    source_of,
+    toc_docnames,
+    toc_notebooks,
+)
 
 URL, OWNER_NAME, BRANCH = repository()
 NOTEBOOKS = toc_notebooks()
 PAGES = toc_docnames()
 
-COLAB_CELL = f'''# Colab only: install the course library (Binder and local installs use requirements.txt).
-import sys
+COLAB_CELL = (
+    "# Colab only: install the course library (Binder and local installs use requirements.txt).\n"
+    + f'''import sys
 
 if "google.colab" in sys.modules:
     %pip install -q "dlcv @ git+{URL}@{BRANCH}"'''
+)
 
 
 def _code_cells(docname: str) -> list:
@@ -67,9 +78,13 @@ def _href(soup: BeautifulSoup, selector: str, docname: str) -> str:
 def test_first_code_cell_installs_the_library_only_in_colab(docname):
     first = _code_cells(docname)[0]
     assert first.source.strip() == COLAB_CELL, (
-        f"{docname}: the first code cell must be exactly (address from _config.yml):\n{COLAB_CELL}\n"
-        f"--- found ---\n{first.source}")
-    assert "remove-cell" in first.metadata.get("tags", []), f"{docname}: tag the Colab cell 'remove-cell'"
+        f"{docname}: the first code cell must be exactly (address from _config.yml):\n"
+        f"{COLAB_CELL}\n"
+        f"--- found ---\n{first.source}"
+    )
+    assert "remove-cell" in first.metadata.get("tags", []), (
+        f"{docname}: tag the Colab cell 'remove-cell'"
+    )
 
 
 @pytest.mark.parametrize("docname", NOTEBOOKS)
@@ -77,21 +92,27 @@ def test_environment_is_checked_near_the_top(docname):
     cells = _code_cells(docname)[:3]
     checks = [c for c in cells if re.search(r"\bcheck_environment\(", c.source)]
     assert checks, f"{docname}: none of the first three code cells calls check_environment([...])"
-    lines = "".join(o.get("text", "") for o in checks[0].outputs if o.output_type == "stream").splitlines()
+    lines = "".join(
+        o.get("text", "") for o in checks[0].outputs if o.output_type == "stream"
+    ).splitlines()
     assert len(lines) == 1 and lines[0].startswith("✅"), (
-        f"{docname}: the stored environment check should print one ✅ line, got {lines}")
+        f"{docname}: the stored environment check should print one ✅ line, got {lines}"
+    )
 
 
 def _check_cell(docname: str) -> tuple[str, list[str]]:
     """Source of the environment-check cell and the modules it lists."""
     cell = next(c for c in _code_cells(docname)[:3] if "check_environment(" in c.source)
-    call = next(node for node in ast.walk(ast.parse(cell.source))
-                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check_environment")
+    call = next(
+        node
+        for node in ast.walk(ast.parse(cell.source))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check_environment"
+    )
     modules = ast.literal_eval(call.args[0]) if call.args else []
     return cell.source, list(modules)
 
 
-BLOCKER = textwrap.dedent('''
+BLOCKER = textwrap.dedent("""
     import importlib.abc, sys
     BLOCKED = set(sys.argv[1].split(","))
     class Blocker(importlib.abc.MetaPathFinder):
@@ -102,12 +123,18 @@ BLOCKER = textwrap.dedent('''
         del sys.modules[mod]
     sys.meta_path.insert(0, Blocker())
     exec(compile(sys.stdin.read(), "<check cell>", "exec"))
-''')
+""")
 
 
 def _run_check_without(source: str, blocked: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", BLOCKER, blocked], input=source, capture_output=True,
-                          text=True, timeout=120, cwd=ROOT / "chapters")
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKER, blocked],
+        input=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT / "chapters",
+    )
     return [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
 
 
@@ -138,7 +165,8 @@ def test_a_missing_package_is_explained_in_one_line(docname, blocked):
     assert blocked in last and "pip install" in last, (
         f"{docname}: with {blocked!r} missing, the learner's last line is\n  {last}\n"
         "which should name it and the install command (e.g. `pip install -r requirements.txt` "
-        "from the repository root).\nFull output:\n" + "\n".join(lines[-12:]))
+        "from the repository root).\nFull output:\n" + "\n".join(lines[-12:])
+    )
 
 
 # --------------------------------------------------------------------------- built pages
@@ -149,16 +177,23 @@ def test_launch_buttons_point_at_the_repository_and_notebook(book_html, docname)
     soup = _soup(book_html, docname)
     path = _repo_path(docname)
 
-    interface = {"jupyterlab": "lab/tree/", "classic": "tree/"}[config.get("notebook_interface", "classic")]
+    interface = {"jupyterlab": "lab/tree/", "classic": "tree/"}[
+        config.get("notebook_interface", "classic")
+    ]
     binder = _href(soup, ".dropdown-launch-buttons a[href*='/v2/gh/']", docname)
-    assert binder == f"{config['binderhub_url'].rstrip('/')}/v2/gh/{OWNER_NAME}/{BRANCH}?urlpath={interface}{path}"
+    assert (
+        binder == f"{config['binderhub_url'].rstrip('/')}/v2/gh/{OWNER_NAME}/{BRANCH}"
+        f"?urlpath={interface}{path}"
+    )
     assert parse_qs(urlsplit(binder).query)["urlpath"] == [f"{interface}{path}"]
 
     colab = _href(soup, ".dropdown-launch-buttons a[href*='/github/']", docname)
     assert colab == f"{config['colab_url'].rstrip('/')}/github/{OWNER_NAME}/blob/{BRANCH}/{path}"
 
     assert config.get("thebe") is True
-    assert soup.select(".dropdown-launch-buttons .btn-launch-thebe"), f"{docname}: no Live Code button"
+    assert soup.select(".dropdown-launch-buttons .btn-launch-thebe"), (
+        f"{docname}: no Live Code button"
+    )
     thebe = soup.find("script", type="text/x-thebe-config")
     assert thebe is not None, f"{docname}: no thebe configuration on the page"
     text = thebe.get_text()
@@ -180,7 +215,8 @@ def test_source_and_download_buttons(book_html, docname):
     served = (book_html / docname).parent / download
     assert download.endswith(f"_sources/{docname}{source_of(docname).suffix}"), download
     assert served.resolve().read_bytes() == source_of(docname).read_bytes(), (
-        f"{docname}: the download button does not serve the repository's {path}")
+        f"{docname}: the download button does not serve the repository's {path}"
+    )
     assert soup.select(".btn-download-pdf-button"), f"{docname}: no print-to-PDF button"
 
 
@@ -189,31 +225,50 @@ def test_source_and_download_buttons(book_html, docname):
 def test_colab_cell_is_not_on_the_page(book_html, docname):
     text = _soup(book_html, docname).select_one("article").get_text()
     assert "google.colab" not in text and "%pip install" not in text, (
-        f"{docname}: the Colab install cell shows on the rendered page (tag it remove-cell)")
+        f"{docname}: the Colab install cell shows on the rendered page (tag it remove-cell)"
+    )
 
 
 # --------------------------------------------------------------------------- Binder
 def test_binder_needs_only_runtime_and_requirements():
     assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
-    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    lines = [
+        line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+    ]
     lines = [line for line in lines if line]
     assert lines[-1] == "-e .", "requirements.txt must end with `-e .` (the course library)"
-    unpinned = [line for line in lines[:-1] if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)]
+    unpinned = [
+        line
+        for line in lines[:-1]
+        if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)
+    ]
     assert not unpinned, f"requirements.txt lines without an exact pin: {unpinned}"
     names = {re.split(r"[=\[]", line)[0].lower() for line in lines[:-1]}
     for needed in ("jupyterlab", "ipywidgets", "ipykernel"):
-        assert needed in names, f"Binder opens JupyterLab with widgets: pin {needed} in requirements.txt"
+        assert needed in names, (
+            f"Binder opens JupyterLab with widgets: pin {needed} in requirements.txt"
+        )
     for config in ("environment.yml", "apt.txt", "postBuild", "Pipfile"):
         assert not (ROOT / config).exists() and not (ROOT / "binder" / config).exists(), (
-            f"{config} would change what repo2docker installs; Binder should need only runtime.txt and requirements.txt")
+            f"{config} would change what repo2docker installs; "
+            "Binder should need only runtime.txt and requirements.txt"
+        )
 
 
 def test_jupyterlab_has_the_widget_manager():
     """Binder and `make lab` open the notebooks in JupyterLab: its widget manager must be
     installed and enabled by requirements.txt alone (no manual labextension step)."""
-    done = subprocess.run([str(BIN / "jupyter"), "labextension", "list"], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    done = subprocess.run(
+        [str(BIN / "jupyter"), "labextension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     listing = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
-    manager = [line for line in listing.splitlines() if "@jupyter-widgets/jupyterlab-manager" in line]
+    manager = [
+        line for line in listing.splitlines() if "@jupyter-widgets/jupyterlab-manager" in line
+    ]
     assert manager and "enabled" in manager[0] and "OK" in manager[0], (
-        f"JupyterLab's widget manager is missing or disabled:\n{listing}")
+        f"JupyterLab's widget manager is missing or disabled:\n{listing}"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from browser_harness import (
     CHANGE_AND_TIME_JS,
     IMAGE_DIGESTS_JS,
@@ -41,13 +42,17 @@ def test_changing_the_control_changes_the_picture(browser, case):
     with voila_server(case.path) as url:
         page, info, log = open_live_widget(browser, case, url)
         try:
-            assert info["found"], (f"{case.notebook}: no widget with a control labelled {case.label!r} next to an "
-                                   f"image; labels on the page: {info.get('labels')}")
+            assert info["found"], (
+                f"{case.notebook}: no widget with a control labelled {case.label!r} next to an "
+                f"image; labels on the page: {info.get('labels')}"
+            )
             before = page.evaluate(IMAGE_DIGESTS_JS)
             for value in change_values(case, info, CHANGES, current=info["value"]):
                 page.evaluate(CHANGE_AND_TIME_JS, [case.kind, value, CHANGE_TIMEOUT_MS])
                 after = page.evaluate(IMAGE_DIGESTS_JS)
-                assert after != before, f"{case.notebook}: setting {case.label} to {value} left every image unchanged"
+                assert after != before, (
+                    f"{case.notebook}: setting {case.label} to {value} left every image unchanged"
+                )
                 before = after
             tracebacks = page.locator("text=Traceback (most recent call last)").count()
             assert tracebacks == 0, f"{case.notebook}: the live page shows a Python traceback"
