@@ -36,9 +36,11 @@ __all__ = [
     "History",
     "Sequential",
     "TrainingDivergedError",
+    "activations",
     "evaluate",
     "fit",
     "lenet",
+    "train_lenet_mnist",
     "load",
     "predict",
     "predict_proba",
@@ -189,6 +191,47 @@ def lenet(in_channels: int = 1, n_classes: int = 10, *, image_size: int = 28,
         Conv2D(c1, c2, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
         Flatten(), Dense(c2 * side * side, hidden, rng=rng), ReLU(), Dense(hidden, n_classes, rng=rng),
     ])
+
+
+LENET_MNIST_RECIPE = {"seed": 0, "epochs": 10, "batch_size": 32, "lr": 1e-3, "lr_decay": 0.8}
+"""How :func:`train_lenet_mnist` trains by default (Adam, learning rate decayed per epoch)."""
+
+
+def train_lenet_mnist(*, verbose: bool = False, progress: bool = False, **recipe):
+    """Train the course's LeNet on the 4,000 MNIST training images, deterministically.
+
+    Chapter 06 trains this network in front of the reader; later chapters load the
+    same weights from ``chapters/data/lenet_mnist.npz`` (written by
+    ``scripts/train_lenet_mnist.py`` with this function) or call it again.
+
+    Parameters
+    ----------
+    verbose, progress : bool
+        As in :func:`fit`.
+    **recipe
+        Overrides of :data:`LENET_MNIST_RECIPE` (``seed``, ``epochs``, ``batch_size``,
+        ``lr``, ``lr_decay``).
+
+    Returns
+    -------
+    model : Sequential
+        In evaluation mode.
+    history : History
+        Per epoch, with the 1,000 held-out test images as validation data.
+    """
+    from dlcv.data import load_mnist
+
+    unknown = set(recipe) - set(LENET_MNIST_RECIPE)
+    if unknown:
+        raise TypeError(f"unknown recipe keys {sorted(unknown)}; known: {sorted(LENET_MNIST_RECIPE)}")
+    r = {**LENET_MNIST_RECIPE, **recipe}
+    data = load_mnist()
+    model = lenet(rng=r["seed"])
+    history = fit(model, data.x_train, data.y_train, epochs=r["epochs"],
+                  batch_size=r["batch_size"], optimizer=Adam(r["lr"]), lr_decay=r["lr_decay"],
+                  validation=(data.x_test, data.y_test), seed=r["seed"], verbose=verbose,
+                  progress=progress)
+    return model, history
 
 
 class _Optimizer:
@@ -350,7 +393,7 @@ def _positive_int(value, name: str) -> int:
 
 def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 10,
         batch_size: int = 64, optimizer=None, validation: tuple | None = None, seed: int = 0,
-        verbose: bool = True, progress: bool | None = None) -> History:
+        lr_decay: float = 1.0, verbose: bool = True, progress: bool | None = None) -> History:
     """Train ``model`` with mini-batches to minimise softmax cross-entropy.
 
     Parameters
@@ -368,6 +411,9 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 10,
         Evaluated after every epoch.
     seed : int
         Seeds the shuffling of every epoch.
+    lr_decay : float in (0, 1]
+        After every epoch the optimizer's learning rate is multiplied by this
+        (exponential decay; 1 keeps it constant). The optimizer keeps the decayed rate.
     verbose : bool
         Print one summary line per epoch (rounded, so it is reproducible).
     progress : bool, optional
@@ -386,6 +432,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 10,
     optimizer = Adam() if optimizer is None else optimizer
     if not hasattr(optimizer, "step"):
         raise TypeError(f"optimizer must have a step(model) method, got {type(optimizer).__name__}")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay!r}")
     x, y = _check_data(model, x, y, "training data")
     if validation is not None:
         if not (isinstance(validation, tuple) and len(validation) == 2):
@@ -429,6 +477,8 @@ def fit(model: Sequential, x: np.ndarray, y: np.ndarray, *, epochs: int = 10,
             history.val_accuracy.append(val_acc)
             line += f"  val_loss {val_loss:.3f}  val_accuracy {val_acc:.1%}"
         history.seconds.append(time.perf_counter() - start)
+        if lr_decay != 1:
+            optimizer.lr *= lr_decay
         if verbose:
             print(line, flush=True)
     model.eval()
@@ -447,6 +497,29 @@ def _batched_forward(model: Sequential, x: np.ndarray, batch_size: int) -> np.nd
     try:
         return np.concatenate([model.forward(x[i:i + batch_size])
                                for i in range(0, len(x), batch_size)])
+    finally:
+        for layer, mode in zip(model.layers, training):
+            layer.training = mode
+
+
+def activations(model: Sequential, x: np.ndarray) -> list[np.ndarray]:
+    """The input and the output of every layer for ``x``, in evaluation mode.
+
+    Returns
+    -------
+    list of ndarray
+        ``len(model) + 1`` arrays: ``x`` (in the model's dtype), then each layer's output
+        (entry ``i + 1`` is the output of layer ``i``).
+    """
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"x must be a numeric NumPy array, got {getattr(x, 'dtype', type(x).__name__)}")
+    training = [layer.training for layer in model.layers]
+    model.eval()
+    try:
+        outs = [x.astype(model.dtype, copy=False)]
+        for layer in model.layers:
+            outs.append(layer.forward(outs[-1]))
+        return outs
     finally:
         for layer, mode in zip(model.layers, training):
             layer.training = mode

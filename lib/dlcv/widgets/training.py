@@ -1,0 +1,192 @@
+"""Digit inspector: pick a test image and see what a trained CNN does with it.
+
+For the chosen image the widget shows, at once:
+
+* the digit, enlarged, with its true label;
+* the feature maps after each convolution + ReLU of the network (8 maps, then 16 for
+  the course's LeNet), each enlarged, bright where the filter responds;
+* the predicted probability of each class as a bar, the prediction marked.
+
+A menu restricts the slider to the images the network gets wrong. Pictures are drawn
+with NumPy and :func:`dlcv.plot.colorize` and encoded by Pillow (no Matplotlib figure),
+so an update takes milliseconds. A bad setting shows a message inside the widget; a
+callback never raises.
+
+>>> from dlcv.widgets.training import digit_inspector
+>>> inspector = digit_inspector(model, x_test, y_test)   # doctest: +SKIP
+>>> inspector.index.value = 7                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+
+from dlcv.layers import Conv2D, ReLU, softmax
+from dlcv.plot import colorize, display_range, to_png
+from dlcv.train import Sequential, activations
+
+__all__ = ["DigitInspector", "conv_feature_maps", "digit_inspector"]
+
+SHOW = ("all test images", "mistakes only")
+
+
+def conv_feature_maps(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
+    """Feature maps after each convolution (and its ReLU, when one follows).
+
+    Parameters
+    ----------
+    model : Sequential
+    image : ndarray, shape (C, H, W)
+
+    Returns
+    -------
+    list of ndarray, each (F, H', W')
+        One entry per :class:`~dlcv.layers.Conv2D` layer, in order.
+    """
+    outs = activations(model, image[None])
+    maps = []
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, Conv2D):
+            after_relu = i + 1 < len(model.layers) and isinstance(model.layers[i + 1], ReLU)
+            maps.append(outs[i + 2 if after_relu else i + 1][0])
+    return maps
+
+
+def _tile(maps: np.ndarray, zoom: int, ncols: int, gap: int = 2) -> np.ndarray:
+    """Maps (F, h, w) -> one RGB mosaic, each map enlarged ``zoom`` times, shared scale."""
+    f, h, w = maps.shape
+    nrows = -(-f // ncols)
+    big = np.repeat(np.repeat(maps, zoom, axis=1), zoom, axis=2)
+    padded = np.full((nrows * ncols, h * zoom + gap, w * zoom + gap), np.nan)
+    padded[:f, gap:, gap:] = big
+    mosaic = padded.reshape(nrows, ncols, h * zoom + gap, w * zoom + gap)
+    mosaic = mosaic.transpose(0, 2, 1, 3).reshape(nrows * (h * zoom + gap), -1)
+    rgb = colorize(np.nan_to_num(mosaic), display_range(big.reshape(-1, w * zoom), signed=False))
+    rgb[np.isnan(mosaic)] = 255  # white gaps
+    return rgb
+
+
+def _bars_html(probs: np.ndarray, label: int) -> str:
+    """Ten horizontal bars, the predicted class in blue, the true class named."""
+    pred = int(probs.argmax())
+    rows = []
+    for k, p in enumerate(probs):
+        colour = "#0072B2" if k == pred else "#999999"
+        mark = " ← true" if k == label else ""
+        rows.append(
+            f"<div style='display:flex;align-items:center;gap:6px;font-family:monospace'>"
+            f"<span style='width:1.2em'>{k}</span>"
+            f"<span style='display:inline-block;width:160px;background:#eee'>"
+            f"<span style='display:block;height:12px;width:{160 * p:.0f}px;background:{colour}'>"
+            f"</span></span><span>{p:6.1%}{mark}</span></div>")
+    verdict = "correct" if pred == label else "wrong"
+    return (f"<b>predicted {pred} ({probs[pred]:.1%}), true {label}: {verdict}</b>"
+            + "".join(rows))
+
+
+class DigitInspector(widgets.VBox):
+    """The widget; see the module docstring.
+
+    Parameters
+    ----------
+    model : Sequential
+        A trained classifier of ``(N, C, H, W)`` images with at least one Conv2D.
+    images : ndarray, shape (N, C, H, W)
+    labels : ndarray of int, shape (N,)
+    start : int
+        Index of the first image shown.
+
+    Attributes
+    ----------
+    index : ipywidgets.IntSlider
+        Position in the current list (all images, or the mistakes only).
+    show : ipywidgets.Dropdown
+    picture : ipywidgets.Image
+        The digit and its feature maps, PNG.
+    bars : ipywidgets.HTML
+        Predicted probabilities.
+    message : ipywidgets.HTML
+        Empty, or what went wrong.
+    """
+
+    def __init__(self, model: Sequential, images: np.ndarray, labels: np.ndarray, start: int = 0):
+        if not isinstance(model, Sequential):
+            raise TypeError(f"model must be a dlcv.train.Sequential, got {type(model).__name__}")
+        images, labels = np.asarray(images), np.asarray(labels)
+        if images.ndim != 4 or labels.shape != (len(images),) or len(images) == 0:
+            raise ValueError(f"images must be (N, C, H, W) with N >= 1 and labels (N,), got "
+                             f"{images.shape} and {labels.shape}")
+        self.model, self.images, self.labels = model, images, labels
+        logits = np.concatenate([model.eval().forward(images[i:i + 500].astype(model.dtype))
+                                 for i in range(0, len(images), 500)])
+        self.probs = softmax(logits.astype(np.float64))
+        self.mistakes = np.flatnonzero(self.probs.argmax(axis=1) != labels)
+        self._maps: dict[int, list[np.ndarray]] = {}  # feature maps of the images seen
+        self.show = widgets.Dropdown(options=SHOW, value=SHOW[0], description="show")
+        self.index = widgets.IntSlider(min=0, max=len(images) - 1, value=start,
+                                       description="image", continuous_update=True)
+        self.status = widgets.HTML()
+        self.picture = widgets.Image(format="png")
+        self.bars = widgets.HTML()
+        self.message = widgets.HTML()
+        self.show.observe(self._on_show, names="value")
+        self.index.observe(self._on_change, names="value")
+        super().__init__([widgets.HBox([self.show, self.index]), self.status,
+                          widgets.HBox([self.picture, self.bars]), self.message])
+        self.update()
+
+    def current(self) -> int:
+        """Index into ``images`` of the image shown."""
+        pool = self.mistakes if self.show.value == SHOW[1] else np.arange(len(self.images))
+        return int(pool[self.index.value])
+
+    def _on_show(self, change=None) -> None:
+        n = len(self.mistakes) if self.show.value == SHOW[1] else len(self.images)
+        if n == 0:
+            self._error("the network makes no mistake on these images: nothing to show")
+            return
+        self.index.value = min(self.index.value, n - 1)
+        self.index.max = n - 1
+        self.update()
+
+    def _on_change(self, change=None) -> None:
+        self.update()
+
+    def _error(self, text: str) -> None:
+        self.message.value = f"<span style='color:#D55E00'>⚠ {html.escape(text)}</span>"
+
+    def update(self) -> None:
+        """Redraw for the current settings; problems go to ``message``, never raised."""
+        try:
+            i = self.current()
+            image, label = self.images[i], int(self.labels[i])
+            if i not in self._maps:
+                self._maps[i] = conv_feature_maps(self.model, image.astype(self.model.dtype))
+            maps = self._maps[i]
+            digit = _tile(image[:1], zoom=4, ncols=1)
+            panels = [digit] + [_tile(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps]
+            height = max(p.shape[0] for p in panels)
+            row = np.full((height, sum(p.shape[1] for p in panels) + 12 * len(panels), 3), 255,
+                          np.uint8)
+            x = 0
+            for p in panels:
+                row[:p.shape[0], x:x + p.shape[1]] = p
+                x += p.shape[1] + 12
+            self.picture.value = to_png(row)
+            self.bars.value = _bars_html(self.probs[i], label)
+            names = " | ".join(f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
+                               for k, m in enumerate(maps))
+            self.status.value = (f"test image {i} (of {len(self.images)}; {len(self.mistakes)} "
+                                 f"mistakes) — left: the digit; then {names}")
+            self.message.value = ""
+        except Exception as err:  # a widget callback must never raise
+            self._error(f"{type(err).__name__}: {err}")
+
+
+def digit_inspector(model: Sequential, images: np.ndarray, labels: np.ndarray,
+                    start: int = 0) -> DigitInspector:
+    """Create a :class:`DigitInspector` (display it as a cell's last expression)."""
+    return DigitInspector(model, images, labels, start)
