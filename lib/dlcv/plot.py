@@ -650,3 +650,75 @@ def show_receptive_fields(
         frameon=False,
     )
     return ax
+
+
+def plot_history(history, axes: Sequence[Axes] | None = None, title: str | None = None):
+    """Loss and accuracy per epoch of a :func:`dlcv.train.fit` run, training vs validation.
+
+    Parameters
+    ----------
+    history : dlcv.train.History
+    axes : two Axes, optional
+        Where to draw the loss and the accuracy; a new 1x2 figure by default.
+    title : str, optional
+        Figure title (only when the figure is new).
+
+    Returns
+    -------
+    (Axes, Axes)
+    """
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+        if title:
+            fig.suptitle(title)
+    epochs = np.arange(1, len(history.loss) + 1)
+    for ax, key, label in ((axes[0], "loss", "cross-entropy loss"), (axes[1], "accuracy", "accuracy")):
+        ax.plot(epochs, getattr(history, key), "o-", color=OKABE_ITO[0], label="training (running)")
+        val = getattr(history, f"val_{key}")
+        if len(val):
+            ax.plot(epochs, val, "s-", color=OKABE_ITO[1], label="validation (after epoch)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[1].yaxis.set_major_formatter(mpl.ticker.PercentFormatter(1.0))
+    return axes[0], axes[1]
+
+
+def show_confusion_matrix(y_true, y_pred, n_classes: int | None = None, ax: Axes | None = None,
+                          title: str | None = None) -> Axes:
+    """Counts of (true class, predicted class) pairs as an annotated viridis grid.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (N,)
+    n_classes : int, optional
+        Defaults to ``max(y_true, y_pred) + 1``.
+    ax : Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    Axes
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"y_true and y_pred must be 1-D of the same length, got {y_true.shape} "
+                         f"and {y_pred.shape}")
+    k = int(max(y_true.max(), y_pred.max())) + 1 if n_classes is None else n_classes
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.2, 4.6), layout="constrained")
+    image = ax.imshow(np.log1p(counts), cmap="viridis")
+    for (i, j), c in np.ndenumerate(counts):
+        if c:
+            ax.text(j, i, str(c), ha="center", va="center", fontsize=8,
+                    color="black" if np.log1p(c) > 0.6 * np.log1p(counts.max()) else "white")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or "confusion matrix (colour: log(1 + count))")
+    ax.figure.colorbar(image, ax=ax, shrink=0.8, label="log(1 + count)")
+    return ax
