@@ -394,3 +394,22 @@ def test_faces_are_lfw_subset_with_labels_one_then_zero():
     assert labels.dtype == np.int64
     np.testing.assert_array_equal(labels, [1] * 100 + [0] * 100)
     assert faces.labels is labels
+
+
+# --------------------------------------------------------------------------- assets
+def test_asset_path_finds_shipped_files():
+    path = data.asset_path("milestones.csv")
+    assert path.is_file()
+    assert "year" in path.read_text(encoding="utf-8").splitlines()[0]
+    assert path.parent.name == "assets"
+
+
+@pytest.mark.parametrize("name", ["nope.csv", "", "..", "../data.py"])
+def test_asset_path_unknown_lists_available(name):
+    with pytest.raises(ValueError, match=r"no asset named .*available: .*milestones\.csv"):
+        data.asset_path(name)
+
+
+def test_asset_path_type_error():
+    with pytest.raises(TypeError, match="name must be a file name"):
+        data.asset_path(3)

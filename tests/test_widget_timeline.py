@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from dlcv.data import asset_path
 from dlcv.widgets.timeline import (
     CATEGORIES,
     TimelineExplorer,
@@ -23,7 +24,7 @@ from dlcv.widgets.timeline import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "chapters" / "data"
+DATA = asset_path("milestones.csv").parent
 MILESTONES = DATA / "milestones.csv"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.resources
 import io
 import os
 import warnings
@@ -29,6 +30,7 @@ __all__ = [
     "SAMPLE_NAMES",
     "DataSplit",
     "Faces",
+    "asset_path",
     "load_digits",
     "load_faces",
     "load_image",
@@ -53,6 +55,38 @@ SAMPLE_NAMES: tuple[str, ...] = tuple(sorted(_SKIMAGE_SAMPLES + tuple(_SKLEARN_S
 
 MAX_PIXELS = 50_000_000
 """Default largest image (width x height) :func:`load_image` agrees to decode."""
+
+
+def asset_path(name: str) -> Path:
+    """Path of a data file shipped with the library (``lib/dlcv/assets/``).
+
+    Chapters read their cited tables and precomputed results through this function,
+    so they work wherever ``dlcv`` is installed (locally, Binder, Colab), not only
+    from a clone of the repository.
+
+    Parameters
+    ----------
+    name : str
+        File name inside the assets folder, e.g. ``"milestones.csv"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file's path.
+
+    Raises
+    ------
+    ValueError
+        If no such asset exists; the message lists the available names.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a file name (str), got {type(name).__name__}")
+    folder = Path(str(importlib.resources.files("dlcv") / "assets"))
+    path = folder / name
+    if name in ("", ".", "..") or "/" in name or "\\" in name or not path.is_file():
+        available = sorted(p.name for p in folder.iterdir() if p.is_file())
+        raise ValueError(f"no asset named {name!r}; available: {', '.join(available)}")
+    return path
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,12 +1,12 @@
 """A dated timeline of computer-vision milestones, as a figure and as a widget.
 
 The milestones live in a CSV file (one row per cited publication, see
-``chapters/data/milestones.csv``); this module reads them, places their labels on a
+``lib/dlcv/assets/milestones.csv``, found with ``dlcv.data.asset_path``); this module reads them, places their labels on a
 real time axis without overlaps, and offers a small explorer that filters them by
 category and by a range of years.
 
 >>> from dlcv.widgets.timeline import load_milestones, plot_timeline  # doctest: +SKIP
->>> ax = plot_timeline(load_milestones("data/milestones.csv"))  # doctest: +SKIP
+>>> ax = plot_timeline(load_milestones(asset_path("milestones.csv")))  # doctest: +SKIP
 """
 
 from __future__ import annotations
