@@ -56,7 +56,7 @@ def test_saturate_ignores_extreme_values_and_reports_them():
     assert robust.vmax == pytest.approx(expected, rel=0.02) and robust.vmin == -robust.vmax
     outside = np.mean(np.abs(edges) > robust.vmax)
     assert robust.saturated == pytest.approx(outside) and 0.005 < outside < 0.015
-    assert "% of values beyond" in robust.describe()
+    assert "% of values saturate" in robust.describe()
     photo = rng_gen.random((100, 100))
     grey = plot.display_range(photo, saturate=0.02)
     assert grey.vmin == 0.0 and grey.vmax == pytest.approx(np.quantile(photo, 0.99), rel=0.01)
@@ -153,7 +153,9 @@ def test_show_image_labels_and_colour_map():
 
 
 def test_image_grid_small_multiples():
-    images = [np.full((6, 8), float(i)) - (i == 2) * np.arange(48.0).reshape(6, 8) for i in range(5)]
+    images = [
+        np.full((6, 8), float(i)) - (i == 2) * np.arange(48.0).reshape(6, 8) for i in range(5)
+    ]
     titles = [f"panel {i}" for i in range(5)]
     fig = plot.image_grid(images, titles, ncols=3, suptitle="All panels")
     visible = [ax for ax in fig.axes if ax.get_visible()]

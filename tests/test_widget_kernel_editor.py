@@ -23,7 +23,7 @@ def _upload(editor, content: bytes, name: str = "mine.png", mime: str = "image/p
             "type": mime,
             "size": len(content),
             "content": memoryview(content),
-            "last_modified": datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc),
+            "last_modified": datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC),
         },
     )
 
@@ -39,8 +39,9 @@ def _decode(png: bytes) -> np.ndarray:
 
 
 def _expected(editor):
-    return correlate2d(editor.image_array, editor.kernel, padding=editor.padding.value,
-                       stride=editor.stride.value)
+    return correlate2d(
+        editor.image_array, editor.kernel, padding=editor.padding.value, stride=editor.stride.value
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,9 @@ def editor():
 def test_initial_state_matches_correlate2d(editor, camera):
     assert editor.message == ""
     np.testing.assert_array_equal(editor.image_array, camera)
-    np.testing.assert_allclose(editor.output_array, correlate2d(camera, kernels.get("sobel_x"), padding="same"))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(camera, kernels.get("sobel_x"), padding="same")
+    )
     assert editor.output_png.startswith(b"\x89PNG") and editor.input_png.startswith(b"\x89PNG")
     assert max(Image.open(io.BytesIO(editor.output_png)).size) == 256  # shrunk for display
     assert (editor.row.value, editor.col.value) == (256, 256)  # starts at the centre
@@ -73,7 +76,9 @@ def test_changing_the_preset_recomputes(editor, camera):
     editor.preset.value = "gaussian_5x5"
     assert editor.size.value == 5 and editor.kernel.shape == (5, 5)
     np.testing.assert_allclose(editor.kernel, kernels.get("gaussian_5x5"))
-    np.testing.assert_allclose(editor.output_array, correlate2d(camera, kernels.get("gaussian_5x5"), padding="same"))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(camera, kernels.get("gaussian_5x5"), padding="same")
+    )
     assert not np.allclose(before, editor.output_array)
     assert editor.output_png != before_png
     assert kernels.describe("gaussian_5x5") in editor.kernel_info.value
@@ -86,7 +91,9 @@ def test_editing_a_cell_makes_a_custom_kernel(editor, camera):
     expected_kernel = kernels.get("sobel_x")
     expected_kernel[1, 1] = 3.0
     np.testing.assert_array_equal(editor.kernel, expected_kernel)
-    np.testing.assert_allclose(editor.output_array, correlate2d(camera, expected_kernel, padding="same"))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(camera, expected_kernel, padding="same")
+    )
     assert editor.output_png != before_png
 
 
@@ -96,16 +103,20 @@ def test_padding_and_stride(editor, camera, padding, stride):
     editor.padding.value, editor.stride.value = padding, stride
     out = editor.output_array
     assert out.shape == (output_size(512, 3, stride, padding),) * 2
-    np.testing.assert_allclose(out, correlate2d(camera, kernels.get("sobel_x"), padding=padding, stride=stride))
+    np.testing.assert_allclose(
+        out, correlate2d(camera, kernels.get("sobel_x"), padding=padding, stride=stride)
+    )
     assert editor.row.max == out.shape[0] - 1 and editor.col.max == out.shape[1] - 1
     assert editor.readout["agree"]
 
 
 def test_same_padding_stride_1_matches_scipy(editor, camera):
     editor.preset.value = "emboss"
-    np.testing.assert_allclose(editor.output_array,
-                               ndi.correlate(camera, kernels.get("emboss"), mode="constant", cval=0.0),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        editor.output_array,
+        ndi.correlate(camera, kernels.get("emboss"), mode="constant", cval=0.0),
+        atol=1e-12,
+    )
 
 
 def test_changing_the_image(editor):
@@ -113,7 +124,9 @@ def test_changing_the_image(editor):
     editor.image_choice.value = "coins"
     coins = sample_image("coins", grey=True)
     np.testing.assert_array_equal(editor.image_array, coins)
-    np.testing.assert_allclose(editor.output_array, correlate2d(coins, kernels.get("sobel_x"), padding="same"))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(coins, kernels.get("sobel_x"), padding="same")
+    )
     assert editor.input_png != before_input
     assert Image.open(io.BytesIO(editor.input_png)).size == (256, 202)  # aspect ratio kept
     editor.image_choice.value = "astronaut"
@@ -131,7 +144,9 @@ def test_growing_the_kernel_keeps_the_same_output(editor):
     np.testing.assert_array_equal(editor.kernel, kernels.get("sobel_x"))
 
 
-@pytest.mark.parametrize(("padding", "stride"), [("valid", 1), ("same", 2), ("full", 3), ("same", 4)])
+@pytest.mark.parametrize(
+    ("padding", "stride"), [("valid", 1), ("same", 2), ("full", 3), ("same", 4)]
+)
 def test_readout_arithmetic_at_picked_pixels(editor, camera, padding, stride):
     editor.padding.value, editor.stride.value = padding, stride
     out = editor.output_array
@@ -146,7 +161,7 @@ def test_readout_arithmetic_at_picked_pixels(editor, camera, padding, stride):
         # the patch is the image under the window, zero where the window is off the image
         padded = np.pad(camera, 2)
         top, left = rd["top"], rd["left"]
-        np.testing.assert_array_equal(rd["patch"], padded[top + 2:top + 5, left + 2:left + 5])
+        np.testing.assert_array_equal(rd["patch"], padded[top + 2 : top + 5, left + 2 : left + 5])
         assert f"output[{r}, {c}] = {out[r, c]:.6f}" in editor.arithmetic.value
         if (r, c) != (out.shape[0] - 1, out.shape[1] - 1):
             assert editor.output_png != png_before  # the marker moved
@@ -162,12 +177,12 @@ def test_valid_patch_is_the_image_window(editor, camera):
 
 def test_colour_map_follows_the_sign_of_the_output(editor):
     assert editor.display_range.signed and editor.display_range.cmap == "RdBu_r"
-    assert "signed" in editor.output_caption.value
+    assert "signed" in editor.output_colours.value
     rgb = _decode(editor.output_png)
     assert (rgb[..., 0] != rgb[..., 2]).any()  # coloured
     editor.preset.value = "box_blur_3x3"
     assert not editor.display_range.signed and editor.display_range.cmap == "gray"
-    assert "grey" in editor.output_caption.value
+    assert "grey" in editor.output_colours.value
     rgb = _decode(editor.output_png)
     grey = (rgb[..., 0] == rgb[..., 1]) & (rgb[..., 1] == rgb[..., 2])
     assert grey.all()  # grey everywhere, the black-and-white marker included
@@ -179,7 +194,7 @@ def test_colour_limits_let_one_percent_saturate(editor):
     rng, out = editor.display_range, editor.output_array
     assert rng.vmax == pytest.approx(np.quantile(np.abs(out), 0.99), rel=0.05)
     assert rng.saturated == pytest.approx(np.mean(np.abs(out) > rng.vmax))
-    assert f"{100 * rng.saturated:.1f} % of values beyond" in editor.output_caption.value
+    assert f"{100 * rng.saturated:.1f} % of values saturate" in editor.output_colours.value
 
 
 @pytest.mark.parametrize(
@@ -200,7 +215,9 @@ def test_bad_upload_shows_a_message_and_the_widget_keeps_working(editor, camera,
     assert editor.upload.value == ()  # the bytes are not kept in the widget state
     editor.preset.value = "laplacian_4"
     assert editor.message == ""
-    np.testing.assert_allclose(editor.output_array, correlate2d(camera, kernels.get("laplacian_4"), padding="same"))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(camera, kernels.get("laplacian_4"), padding="same")
+    )
 
 
 def test_good_upload_is_used_in_grey(editor):
@@ -258,7 +275,9 @@ def test_a_failing_update_never_raises(editor, monkeypatch):
     assert editor.output_array is None
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     values=st.lists(st.floats(-3, 3, allow_nan=False), min_size=9, max_size=9),
     padding=st.sampled_from(["valid", "same", "full"]),
@@ -272,8 +291,19 @@ def test_random_kernels_agree_with_correlate2d(values, padding, stride, pick):
     editor.padding.value, editor.stride.value = padding, stride
     coins = sample_image("coins", grey=True)
     kernel = np.reshape(values, (3, 3))
-    np.testing.assert_allclose(editor.output_array, correlate2d(coins, kernel, padding=padding, stride=stride))
+    np.testing.assert_allclose(
+        editor.output_array, correlate2d(coins, kernel, padding=padding, stride=stride)
+    )
     h, w = editor.output_array.shape
     editor.row.value, editor.col.value = round(pick[0] * (h - 1)), round(pick[1] * (w - 1))
     assert editor.readout["agree"]
-    assert editor.readout["sum"] == pytest.approx(editor.output_array[editor.row.value, editor.col.value], abs=1e-9)
+    assert editor.readout["sum"] == pytest.approx(
+        editor.output_array[editor.row.value, editor.col.value], abs=1e-9
+    )
+
+
+def test_starting_pixel_is_chosen_and_clamped():
+    editor = KernelEditor(image="coins", preset="sobel_x", pixel=(10, 20))
+    assert (editor.readout["row"], editor.readout["col"]) == (10, 20)
+    editor = KernelEditor(image="coins", preset="sobel_x", pixel=(1000, 5))
+    assert (editor.readout["row"], editor.readout["col"]) == (302, 5)

@@ -75,14 +75,14 @@ class DisplayRange(NamedTuple):
         else:
             text = f"grey: black = {self.vmin:.3g}, white = {self.vmax:.3g}"
         if self.saturated > 0:
-            text += f" ({100 * self.saturated:.1f} % of values beyond, in the end colours)"
+            text += f" ({100 * self.saturated:.1f} % of values saturate)"
         return text
 
 
 def _as_image_array(array, name: str = "image") -> np.ndarray:
     """Validate a 2-D (H, W) or colour (H, W, 3) numeric array and return it as float."""
     a = np.asarray(array)
-    if a.dtype == bool or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+    if a.dtype == bool or a.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
         raise ValueError(f"{name} must have shape (H, W) or (H, W, 3), got shape {a.shape}")
@@ -142,7 +142,8 @@ def display_range(array, signed: bool | None = None, vmin: float | None = None,
         if high <= low:
             high = low + 1.0
     outside = np.count_nonzero((values < low) | (values > high)) / values.size
-    return DisplayRange(SIGNED_CMAP if signed else GREY_CMAP, low, high, bool(signed), float(outside))
+    cmap = SIGNED_CMAP if signed else GREY_CMAP
+    return DisplayRange(cmap, low, high, bool(signed), float(outside))
 
 
 def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
@@ -197,7 +198,9 @@ def to_png(rgb, max_size: int | None = None) -> bytes:
     if a.dtype != np.uint8:
         raise TypeError(f"rgb must be a uint8 array (see colorize), got dtype {a.dtype}")
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or a.size == 0:
-        raise ValueError(f"rgb must have shape (H, W) or (H, W, 3) and be non-empty, got shape {a.shape}")
+        raise ValueError(
+            f"rgb must have shape (H, W) or (H, W, 3) and be non-empty, got shape {a.shape}"
+        )
     img = Image.fromarray(a)
     if max_size is not None:
         if max_size < 1:
@@ -341,7 +344,9 @@ def image_grid(
     return fig
 
 
-def show_kernel(kernel, ax: Axes | None = None, title: str | None = None, decimals: int = 2) -> Axes:
+def show_kernel(
+    kernel, ax: Axes | None = None, title: str | None = None, decimals: int = 2
+) -> Axes:
     """Show a small kernel as coloured cells with each weight written in its cell.
 
     Parameters

@@ -25,8 +25,7 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image, ImageDraw
 
-from dlcv import kernels
-from dlcv import plot
+from dlcv import kernels, plot
 from dlcv.conv import correlate2d
 from dlcv.data import load_image, sample_image
 
@@ -40,7 +39,7 @@ UPLOAD = "upload"
 MAX_SIZE = 512
 SIZES = (3, 5)
 PADDINGS = ("valid", "same", "full")
-_CELL_WIDTH = "64px"
+_CELL_WIDTH = "54px"
 SATURATE = 0.01
 """Fraction of output values allowed beyond the colour limits (see dlcv.plot.display_range)."""
 
@@ -60,10 +59,10 @@ def _resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     if size >= k:
         out = np.zeros((size, size))
         m = (size - k) // 2
-        out[m:m + k, m:m + k] = kernel
+        out[m : m + k, m : m + k] = kernel
         return out
     m = (k - size) // 2
-    return kernel[m:m + size, m:m + size].copy()
+    return kernel[m : m + size, m : m + size].copy()
 
 
 def _fit(values: np.ndarray, size: int) -> np.ndarray:
@@ -87,7 +86,9 @@ def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int) -> Image.Ima
     return Image.fromarray(rgb if rng.signed else np.ascontiguousarray(rgb[..., 0]))
 
 
-def _mark(img: Image.Image, top: float, left: float, height: float, width: float, scale: float) -> bytes:
+def _mark(
+    img: Image.Image, top: float, left: float, height: float, width: float, scale: float
+) -> bytes:
     """Draw a black-and-white box (visible on any colour map) and return PNG bytes."""
     img = img.copy()
     draw = ImageDraw.Draw(img)
@@ -116,8 +117,11 @@ def _table(values: np.ndarray, fmt: str, muted: np.ndarray | None = None, captio
                 style += "color:#888;font-style:italic;"
             cells.append(f"<td style='{style}'>{format(v, fmt)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = f"<caption style='caption-side:top;font-weight:bold'>{caption}</caption>" if caption else ""
-    return f"<table style='border-collapse:collapse;font-family:monospace'>{head}{''.join(rows)}</table>"
+    head = (
+        f"<caption style='caption-side:top;font-weight:bold'>{caption}</caption>" if caption else ""
+    )
+    style = "border-collapse:collapse;font-family:monospace"
+    return f"<table style='{style}'>{head}{''.join(rows)}</table>"
 
 
 class KernelEditor(widgets.VBox):
@@ -133,6 +137,9 @@ class KernelEditor(widgets.VBox):
         Starting zero padding.
     stride : int
         Starting stride (1 to 4).
+    pixel : (int, int), optional
+        Output pixel (row, column) whose arithmetic is shown first (clamped to the output);
+        by default the centre of the output.
     display_size : int
         Longer side, in pixels, of the pictures shown (the computation uses the full image).
 
@@ -160,8 +167,15 @@ class KernelEditor(widgets.VBox):
     used), ``padding``, ``stride``, ``image_choice``, ``upload``, ``row``, ``col``.
     """
 
-    def __init__(self, image: str = "camera", preset: str = "sobel_x", padding: str = "same",
-                 stride: int = 1, display_size: int = 256):
+    def __init__(
+        self,
+        image: str = "camera",
+        preset: str = "sobel_x",
+        padding: str = "same",
+        stride: int = 1,
+        pixel: tuple[int, int] | None = None,
+        display_size: int = 256,
+    ):
         self._syncing = 0
         self._images: dict[str, np.ndarray] = {}
         self._pictures: dict[str, Image.Image] = {}
@@ -183,58 +197,93 @@ class KernelEditor(widgets.VBox):
             self._load_preset(preset)
         self._select_image(image)
         self.update()
-        if self.output_array is not None:  # start at the centre of the output
+        if self.output_array is not None:  # start at `pixel`, by default the output's centre
             with self._quiet():
-                self.row.value, self.col.value = (n // 2 for n in self.output_array.shape)
+                self.row.value, self.col.value = pixel or (n // 2 for n in self.output_array.shape)
             self._render_pick()
         self._connect()
 
     # ------------------------------------------------------------------ building
     def _build_controls(self, image, preset, padding, stride):
-        label_style = {"description_width": "initial"}
-        self.preset = widgets.Dropdown(options=[*kernels.names(), CUSTOM], value=preset,
-                                       description="Preset", style=label_style)
-        self.size = widgets.ToggleButtons(options=[("3x3", 3), ("5x5", 5)], value=3,
-                                          description="Kernel", style={"button_width": "48px"})
-        self.padding = widgets.ToggleButtons(options=PADDINGS, value=padding, description="Padding",
-                                             style={"button_width": "56px"})
-        self.stride = widgets.IntSlider(value=stride, min=1, max=4, description="Stride",
-                                        continuous_update=False, layout=widgets.Layout(width="220px"))
-        self.image_choice = widgets.Dropdown(options=list(SAMPLE_IMAGES), value=image,
-                                             description="Image", style=label_style)
+        label = {"description_width": "initial"}
+        size = f"{self._display_size}px"
+        self.preset = widgets.Dropdown(
+            options=[*kernels.names(), CUSTOM],
+            value=preset,
+            description="Preset",
+            style=label,
+            layout=widgets.Layout(width="230px"),
+        )
+        self.size = widgets.ToggleButtons(
+            options=[("3x3", 3), ("5x5", 5)],
+            value=3,
+            tooltips=["3x3 kernel", "5x5 kernel"],
+            style={"button_width": "60px"},
+        )
+        self.padding = widgets.ToggleButtons(
+            options=PADDINGS, value=padding, style={"button_width": "64px"}
+        )
+        self.stride = widgets.IntSlider(
+            value=stride,
+            min=1,
+            max=4,
+            description="Stride",
+            continuous_update=False,
+            style=label,
+            layout=widgets.Layout(width="200px"),
+        )
+        self.image_choice = widgets.Dropdown(
+            options=[(n, n) for n in SAMPLE_IMAGES],
+            value=image,
+            description="Image",
+            style=label,
+            layout=widgets.Layout(width="230px"),
+        )
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Your image")
-        self.cells = [[widgets.FloatText(value=0.0, layout=widgets.Layout(width=_CELL_WIDTH))
-                       for _ in range(5)] for _ in range(5)]
+        self.cells = [
+            [
+                widgets.FloatText(value=0.0, layout=widgets.Layout(width=_CELL_WIDTH, margin="0"))
+                for _ in range(5)
+            ]
+            for _ in range(5)
+        ]
         self.grid = widgets.GridBox(layout=widgets.Layout(grid_gap="2px"))
         self.kernel_info = widgets.HTML()
         self.input_view = widgets.Image(format="png")
         self.output_view = widgets.Image(format="png")
-        self.input_caption = widgets.HTML()
-        self.output_caption = widgets.HTML()
-        self.row = widgets.IntSlider(description="Output row", continuous_update=False,
-                                     style=label_style)
-        self.col = widgets.IntSlider(description="Output column", continuous_update=False,
-                                     style=label_style)
+        self.input_caption = widgets.HTML(layout=widgets.Layout(width=size))
+        self.output_caption = widgets.HTML(layout=widgets.Layout(width=size))
+        self.output_colours = widgets.HTML(layout=widgets.Layout(width=size))
+        self.row = widgets.IntSlider(description="Output row", continuous_update=False, style=label)
+        self.col = widgets.IntSlider(
+            description="Output column", continuous_update=False, style=label
+        )
         self.arithmetic = widgets.HTML()
         self.status = widgets.HTML()
 
     def _layout(self):
-        column = widgets.Layout(align_items="center", margin="0 6px")
-        symbol = {"layout": widgets.Layout(align_self="center", margin="0 4px")}
-        pictures = widgets.HBox([
-            widgets.VBox([self.input_caption, self.input_view], layout=column),
-            widgets.HTML("<span style='font-size:28px'>⋆</span>", **symbol),
-            widgets.VBox([widgets.HTML("<b>Kernel</b> (edit the numbers)"), self.grid, self.kernel_info],
-                         layout=widgets.Layout(align_items="center", margin="0 6px", max_width="340px")),
-            widgets.HTML("<span style='font-size:28px'>=</span>", **symbol),
-            widgets.VBox([self.output_caption, self.output_view], layout=column),
-        ], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
+        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
+        symbol = {"layout": widgets.Layout(align_self="center", margin="0 2px")}
+        pictures = widgets.HBox(
+            [
+                widgets.VBox([self.input_caption, self.input_view]),
+                widgets.HTML("<span style='font-size:22px'>⋆</span>", **symbol),
+                widgets.VBox(
+                    [widgets.HTML("<b>Kernel</b> (editable)"), self.grid],
+                    layout=widgets.Layout(align_items="center"),
+                ),
+                widgets.HTML("<span style='font-size:22px'>=</span>", **symbol),
+                widgets.VBox([self.output_caption, self.output_view, self.output_colours]),
+            ],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+        )
         return [
-            widgets.HBox([self.preset, self.size], layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([self.padding, self.stride], layout=widgets.Layout(flex_flow="row wrap")),
-            widgets.HBox([self.image_choice, self.upload], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.preset, widgets.Label("Size"), self.size], layout=wrap),
+            self.kernel_info,
+            widgets.HBox([widgets.Label("Padding"), self.padding, self.stride], layout=wrap),
+            widgets.HBox([self.image_choice, self.upload], layout=wrap),
             pictures,
-            widgets.HBox([self.row, self.col], layout=widgets.Layout(flex_flow="row wrap")),
+            widgets.HBox([self.row, self.col], layout=wrap),
             self.arithmetic,
             self.status,
         ]
@@ -284,6 +333,7 @@ class KernelEditor(widgets.VBox):
                     self.cells[r][c].value = float(kernel[r, c]) if r < k and c < k else 0.0
         self.grid.children = [self.cells[r][c] for r in range(k) for c in range(k)]
         self.grid.layout.grid_template_columns = f"repeat({k}, {_CELL_WIDTH})"
+        self.grid.layout.width = f"calc({k} * {_CELL_WIDTH} + {2 * (k - 1)}px)"
 
     def _load_preset(self, name: str):
         self._set_kernel(kernels.get(name))
@@ -323,14 +373,20 @@ class KernelEditor(widgets.VBox):
             if change["new"] != CUSTOM:
                 self._load_preset(change["new"])
             self.update()
+
         self._safely(act)
 
     def _on_size(self, change):
         def act():
             self._set_kernel(_resize_kernel(self.kernel_from_cells(change["old"]), change["new"]))
-            how = "centred in a 5x5 block of zeros" if change["new"] == 5 else "cropped to its centre 3x3"
+            how = (
+                "centred in a 5x5 block of zeros"
+                if change["new"] == 5
+                else "cropped to its centre 3x3"
+            )
             self._mark_custom(f"Custom kernel: the previous kernel {how}.")
             self.update()
+
         self._safely(act)
 
     def _on_cell(self, change):
@@ -338,6 +394,7 @@ class KernelEditor(widgets.VBox):
             if self.preset.value != CUSTOM:
                 self._mark_custom(f"Custom kernel (edited from {self.preset.value}).")
             self.update()
+
         self._safely(act)
 
     def _on_setting(self, change):
@@ -345,6 +402,7 @@ class KernelEditor(widgets.VBox):
             if change["owner"] is self.image_choice and change["new"] != UPLOAD:
                 self._select_image(change["new"])
             self.update()
+
         self._safely(act)
 
     def _on_upload(self, change):
@@ -362,14 +420,19 @@ class KernelEditor(widgets.VBox):
         try:
             image = load_image(bytes(file["content"]), grey=True, max_size=MAX_SIZE)
         except (ValueError, TypeError, OSError) as exc:
-            self._show_error(f"Could not use {name!r}: {exc}. The previous image is kept.", keep_output=True)
+            self._show_error(
+                f"Could not use {name!r}: {exc}. The previous image is kept.", keep_output=True
+            )
             return
         self._images[UPLOAD] = image
         self._pictures.pop(UPLOAD, None)
         self._uploads += 1
         self._upload_name = name
         with self._quiet():
-            self.image_choice.options = [*((n, n) for n in SAMPLE_IMAGES), (f"yours: {name}", UPLOAD)]
+            self.image_choice.options = [
+                *((n, n) for n in SAMPLE_IMAGES),
+                (f"yours: {name}", UPLOAD),
+            ]
             self.image_choice.value = UPLOAD
         self.update()
 
@@ -385,8 +448,10 @@ class KernelEditor(widgets.VBox):
         self.update_ms = (time.perf_counter() - start) * 1000
         self.message = ""
         h, w = self.output_array.shape
-        self.status.value = (f"<span style='color:#1a7f37'>✅ output {h} x {w} computed and drawn "
-                             f"in {self.update_ms:.0f} ms</span>")
+        self.status.value = (
+            f"<span style='color:#1a7f37'>✅ output {h} x {w} computed and drawn "
+            f"in {self.update_ms:.0f} ms</span>"
+        )
 
     def _compute_and_draw(self):
         image, kernel = self.image_array, self.kernel
@@ -396,11 +461,16 @@ class KernelEditor(widgets.VBox):
         self.display_range = rng
         self._input_base = self._input_picture()
         self._output_base = _picture(out, rng, self._display_size)
-        source = f"yours: {self._upload_name}" if self.image_choice.value == UPLOAD else self.image_choice.value
-        self.input_caption.value = (f"<b>Input</b> {html.escape(source)}, {image.shape[0]} x "
-                                    f"{image.shape[1]} (grey)")
-        self.output_caption.value = (f"<b>Output</b> {out.shape[0]} x {out.shape[1]}<br>"
-                                     f"<small>{html.escape(rng.describe())}</small>")
+        source = (
+            f"yours: {self._upload_name}"
+            if self.image_choice.value == UPLOAD
+            else self.image_choice.value
+        )
+        self.input_caption.value = (
+            f"<b>Input</b> {html.escape(source)}, {image.shape[0]} x {image.shape[1]} (grey)"
+        )
+        self.output_caption.value = f"<b>Output</b> {out.shape[0]} x {out.shape[1]}"
+        self.output_colours.value = f"<small>{html.escape(rng.describe())}</small>"
         with self._quiet():
             self.row.max, self.col.max = out.shape[0] - 1, out.shape[1] - 1
         self._render_pick()
@@ -422,9 +492,18 @@ class KernelEditor(widgets.VBox):
         products = patch * kernel
         total, value = float(products.sum()), float(out[r, c])
         agree = bool(np.isclose(total, value, rtol=1e-9, atol=1e-12))
-        self.readout = {"row": r, "col": c, "top": top, "left": left, "patch": patch,
-                        "kernel": kernel, "products": products, "sum": total, "output": value,
-                        "agree": agree}
+        self.readout = {
+            "row": r,
+            "col": c,
+            "top": top,
+            "left": left,
+            "patch": patch,
+            "kernel": kernel,
+            "products": products,
+            "sum": total,
+            "output": value,
+            "agree": agree,
+        }
         input_key = (self.image_choice.value, self._uploads, top, left, k)
         if input_key != self._input_key:  # editing a weight does not move the window
             scale_in = self._input_base.width / image.shape[1]
@@ -438,17 +517,22 @@ class KernelEditor(widgets.VBox):
     def _arithmetic_html(self, outside: np.ndarray) -> str:
         rd = self.readout
         op = "<span style='font-size:20px;margin:0 8px'>{}</span>"
-        tables = "".join([
-            _table(rd["patch"], ".3f", outside, "input patch"), op.format("⊙"),
-            _table(rd["kernel"], ".3g", None, "kernel"), op.format("="),
-            _table(rd["products"], ".3f", outside, "products"),
-        ])
+        tables = "".join(
+            [
+                _table(rd["patch"], ".3f", outside, "input patch"),
+                op.format("⊙"),
+                _table(rd["kernel"], ".3g", None, "kernel"),
+                op.format("="),
+                _table(rd["products"], ".3f", outside, "products"),
+            ]
+        )
         verdict = "✅ equal" if rd["agree"] else "❌ they differ"
         k = rd["kernel"].shape[0]
         note = " Grey italic cells lie in the zero padding." if outside.any() else ""
         return (
-            f"<div><b>Output pixel (row {rd['row']}, column {rd['col']})</b> comes from input rows "
-            f"{rd['top']}–{rd['top'] + k - 1} and columns {rd['left']}–{rd['left'] + k - 1}.{note}</div>"
+            f"<div><b>Output pixel (row {rd['row']}, column {rd['col']})</b> comes from "
+            f"input rows {rd['top']}–{rd['top'] + k - 1} and columns "
+            f"{rd['left']}–{rd['left'] + k - 1}.{note}</div>"
             f"<div style='display:flex;align-items:center;flex-wrap:wrap'>{tables}</div>"
             f"<div style='font-family:monospace'>sum of products = {rd['sum']:.6f}; "
             f"output[{rd['row']}, {rd['col']}] = {rd['output']:.6f} → {verdict}</div>"
@@ -462,7 +546,8 @@ class KernelEditor(widgets.VBox):
             self.output_array = self.display_range = self.readout = None
             self.output_png = _placeholder(self._display_size)
             self.output_view.value = self.output_png
-            self.output_caption.value = "<b>Output</b><br><small>none: see the message below</small>"
+            self.output_caption.value = "<b>Output</b> none: see the message below"
+            self.output_colours.value = ""
             self.arithmetic.value = ""
 
 
