@@ -459,8 +459,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
         Step between output pixels, at least 1.
     padding : int or (int, int) or {"valid", "same", "full"}, default 0
         Zero padding on each side. ``"same"`` is PyTorch's for ``stride=1``
-        (extra pixel at the bottom/right); for larger strides see the module
-        docstring (PyTorch refuses that case).
+        (extra pixel at the bottom/right); with a stride ``s`` it keeps every
+        ``s``-th pixel of that output (PyTorch refuses that case).
     dilation : int or (int, int), default 1
         Spacing between kernel taps, at least 1.
 
