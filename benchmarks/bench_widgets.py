@@ -247,6 +247,63 @@ CASES += [
 ]
 
 
+# ---------------------------------------------------------------- shift explorer (chapter 05)
+def _shift_setter(control, values, **kwargs):
+    def make():
+        from dlcv.widgets.shift_explorer import ShiftExplorer
+
+        explorer = ShiftExplorer(image="camera", **kwargs)
+        assert explorer.shifted_input.shape == (512, 512), explorer.shifted_input.shape
+        widget = getattr(explorer, control)
+
+        def action(v):
+            def run():
+                widget.value = v
+                if explorer.error is not None:
+                    raise RuntimeError(f"the shift explorer reported an error: {explorer.error}")
+
+            return run
+
+        return [action(v) for v in values]
+
+    return make
+
+
+def _bare_shift(kernel_name, pool):
+    """The explorer's arithmetic without drawing: shift, correlate, ReLU, pool and compare."""
+
+    def build():
+        import numpy as np
+
+        from dlcv import correlate2d, kernels
+        from dlcv.data import sample_image
+        from dlcv.shift import interior_mask, pool_compare, shift_image
+
+        image, kernel = sample_image("camera", grey=True), kernels.get(kernel_name)
+        before = np.maximum(correlate2d(image, kernel, padding="same"), 0)
+        trusted = interior_mask(image.shape, kernel.shape, 0, 2)
+
+        def run():
+            after = np.maximum(correlate2d(shift_image(image, 0, 2), kernel, padding="same"), 0)
+            return pool_compare(before, after, 2, 2, pool, trusted)
+
+        return run
+
+    return build
+
+
+CASES += [
+    Case("shift explorer: dx 1 <-> 2 (Sobel x, max 2x2, stride 2)",
+         _shift_setter("dx", (2, 1), kernel="sobel_x"), _bare_shift("sobel_x", "max")),
+    Case("shift explorer: max <-> max + blur (window 2, stride 2)",
+         _shift_setter("pool", ("blur", "max"), kernel="sobel_x", dx=2),
+         _bare_shift("sobel_x", "blur")),
+    Case("shift explorer: kernel Sobel x <-> Gaussian 5x5",
+         _shift_setter("kernel", ("gaussian_5x5", "sobel_x"), dx=2),
+         _bare_shift("gaussian_5x5", "max")),
+]
+
+
 # ---------------------------------------------------------------- running
 def run(cases: list[Case], repeats: int = 30) -> list[dict]:
     """Time every case; return one row per case (milliseconds)."""
