@@ -13,9 +13,10 @@ update at once:
   and their difference *in place*, ``P(F(shift(x))) - P(F(x))``: zero only where
   pooling absorbed the shift (invariance).
 
-Difference maps use the diverging map ``RdBu_r`` centred at 0 (white = no change),
-scaled to the largest value of the map they compare, so the colour strength says how
-large a change is relative to the signal. Pooled outputs that read pixels which are
+Feature and pooled maps are grey from 0 to their 99.5th percentile (the few strongest
+edges saturate). Difference maps use the diverging map ``RdBu_r`` centred at 0 (white =
+no change) with the same limit, so the colour strength says how large a change is
+relative to the signal. Pooled outputs that read pixels which are
 not moved content (filled or wrapped-in border) are painted grey: they are not
 counted. A line of numbers gives the largest equivariance error inside and outside
 the interior, and the fraction of pooled outputs unchanged with the largest change.
@@ -95,8 +96,13 @@ def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int, mask=None) -
     return plot.to_png(rgb)
 
 
-def _label(text: str) -> widgets.HTML:
-    return widgets.HTML(f"<b>{html.escape(text)}</b>")
+def _top(values: np.ndarray) -> float:
+    """Display limit of a non-negative map: its 99.5th percentile (else its maximum, else 1e-12).
+
+    A handful of very strong edges would otherwise leave the rest of the map black.
+    """
+    top = float(np.percentile(values, 99.5))
+    return top if top > 0 else max(float(values.max()), 1e-12)
 
 
 class ShiftExplorer(widgets.VBox):
@@ -152,7 +158,7 @@ class ShiftExplorer(widgets.VBox):
                  display_size: int = 256):
         self._images: dict[str, np.ndarray] = {}
         self._reference: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
-        self._pooled_png: dict[tuple, bytes] = {}
+        self._pooled_png: dict[tuple, tuple[bytes, float]] = {}
         self._size = int(display_size)
         self.shifted_input = self.features = self.equivariance = np.zeros((1, 1))
         self.interior = np.zeros((1, 1), bool)
@@ -193,15 +199,18 @@ class ShiftExplorer(widgets.VBox):
 
     def _layout(self):
         flow = widgets.Layout(flex_flow="row wrap")
+        # one wrapping row: three pictures per line in a wide notebook, two in the book
         views = (self.input_view, self.feature_view, self.feature_change_view,
-                 self.pooled_before_view, self.pooled_after_view, self.pooled_change_view)
+                 self.pooled_after_view, self.pooled_before_view, self.pooled_change_view)
+        captions = [self._captions[i] for i in (0, 1, 2, 4, 3, 5)]
         panel = {"margin": "0 6px", "max_width": f"{self._size + 12}px"}
         panels = [widgets.VBox([c, v], layout=widgets.Layout(**panel))
-                  for c, v in zip(self._captions, views, strict=True)]
+                  for c, v in zip(captions, views, strict=True)]
         legend = widgets.HTML(
-            "<small>Difference maps: red = larger after the shift, blue = smaller, white = "
-            "unchanged; colour limits ± the largest value of the compared map. Grey pooled "
-            "outputs read border pixels that are not moved content and are not counted.</small>")
+            "<small>Feature and pooled maps: grey, black = 0, white = the 99.5th percentile "
+            "(the brightest 0.5 % saturate). Difference maps: red = larger after the shift, "
+            "blue = smaller, white = unchanged, limits ± that same value. Grey pooled outputs "
+            "read border pixels that are not moved content and are not counted.</small>")
         return [
             widgets.HBox([self.image, self.kernel], layout=flow),
             widgets.HBox([self.dx, self.dy], layout=flow),
@@ -209,7 +218,7 @@ class ShiftExplorer(widgets.VBox):
             widgets.HBox([self.pool], layout=flow),
             widgets.HBox([self.pool_size, self.stride], layout=flow),
             self.stats, self.message,
-            widgets.HBox(panels[:3], layout=flow), widgets.HBox(panels[3:], layout=flow), legend,
+            widgets.HBox(panels, layout=flow), legend,
         ]
 
     # ------------------------------------------------------------------ state
@@ -220,11 +229,11 @@ class ShiftExplorer(widgets.VBox):
         return self._images[name]
 
     def _reference_features(self, image, kernel) -> tuple[np.ndarray, float]:
-        """ReLU feature map of the unshifted input and its largest value (cached)."""
+        """ReLU feature map of the unshifted input and its display limit (cached)."""
         key = (self.image.value, self.kernel.value)
         if key not in self._reference:
             features = np.maximum(correlate2d(image, kernel, padding="same"), 0.0)
-            self._reference[key] = features, max(float(features.max()), 1e-12)
+            self._reference[key] = features, _top(features)
         return self._reference[key]
 
     def _on_change(self, change=None) -> None:
@@ -273,18 +282,20 @@ class ShiftExplorer(widgets.VBox):
         r, size, top = self.result, self._size, self._feature_top
         grey01 = plot.DisplayRange(plot.GREY_CMAP, 0.0, 1.0, False)
         feature_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, top, False)
-        pooled_top = max(float(r.reference.max()), 1e-12)
-        pooled_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
-        change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -top, top, True)
-        pooled_change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -pooled_top, pooled_top, True)
         key = (self.image.value, self.kernel.value, self.pool.value, self.pool_size.value,
                self.stride.value)
         if key not in self._pooled_png:  # the unshifted pooled map does not depend on the shift
-            self._pooled_png[key] = _picture(r.reference, pooled_rng, size)
+            pooled_top = _top(r.reference)
+            rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
+            self._pooled_png[key] = _picture(r.reference, rng, size), pooled_top
+        before_png, pooled_top = self._pooled_png[key]
+        pooled_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
+        change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -top, top, True)
+        pooled_change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -pooled_top, pooled_top, True)
         self.input_view.value = _picture(self.shifted_input, grey01, size)
         self.feature_view.value = _picture(self.features, feature_rng, size)
         self.feature_change_view.value = _picture(self.equivariance, change_rng, size)
-        self.pooled_before_view.value = self._pooled_png[key]
+        self.pooled_before_view.value = before_png
         self.pooled_after_view.value = _picture(r.shifted, pooled_rng, size)
         self.pooled_change_view.value = _picture(r.shifted - r.reference, pooled_change_rng, size,
                                                  mask=~r.valid)
