@@ -4,7 +4,8 @@ For each page listed in ``_toc.yml``: it loads; the console shows no errors and 
 script throws; no request fails; every image has loaded (natural width > 0); every
 stored widget view has rendered (a non-empty box); maths, where present, is typeset
 without errors; the launch buttons (notebooks) and the download button are present.
-A full-page screenshot of each goes to ``_build/screenshots/`` for a person to look at.
+A full-page screenshot of each goes to ``_build/screenshots/`` for a person to look at,
+and one of each rendered widget to ``_build/screenshots/widgets/`` (e.g. for the README).
 
 The first test lets requests to the internet through but requires that the page makes
 none at load time; the second blocks them all and requires the page to be complete:
@@ -117,6 +118,18 @@ def _check_complete(page, docname: str) -> list[str]:
     return problems
 
 
+def _screenshot_widgets(page, docname: str) -> None:
+    areas = page.locator(".widget-subarea")
+    folder = SCREENSHOTS / "widgets"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{docname.replace('/', '_')}-*.png"):
+        old.unlink()
+    for i in range(areas.count()):
+        area = areas.nth(i)
+        if area.bounding_box():
+            area.screenshot(path=str(folder / f"{docname.replace('/', '_')}-{i + 1}.png"))
+
+
 @pytest.mark.parametrize("docname", PAGES)
 def test_page_renders_completely_without_errors(browser, site, docname):
     page, log = _load(browser, site, docname, block_external=False)
@@ -124,6 +137,7 @@ def test_page_renders_completely_without_errors(browser, site, docname):
         problems = _check_complete(page, docname)
         SCREENSHOTS.joinpath(docname).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{docname}.png"), full_page=True)
+        _screenshot_widgets(page, docname)
     finally:
         page.close()
     problems += [f"console: {e}" for e in log.errors]
