@@ -4,17 +4,36 @@ One module per idea, named after the chapter that introduces it. The four core
 kernels are re-exported here::
 
     from dlcv import correlate2d, convolve2d, conv2d, output_size, max_pool2d, avg_pool2d
+
+Imports are lazy, so ``import dlcv.environment`` works (and can report what is
+missing) even when NumPy itself is not installed.
 """
 
-from dlcv.conv import conv2d, convolve2d, correlate2d, output_size
-from dlcv.pool import avg_pool2d, max_pool2d
+import importlib
 
-__all__ = [
-    "avg_pool2d",
-    "conv2d",
-    "convolve2d",
-    "correlate2d",
-    "max_pool2d",
-    "output_size",
-]
+_EXPORTS = {
+    "conv2d": "dlcv.conv",
+    "convolve2d": "dlcv.conv",
+    "correlate2d": "dlcv.conv",
+    "output_size": "dlcv.conv",
+    "avg_pool2d": "dlcv.pool",
+    "max_pool2d": "dlcv.pool",
+}
+
+__all__ = sorted(_EXPORTS)
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    try:  # submodules, e.g. ``from dlcv import kernels``
+        return importlib.import_module(f"dlcv.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != f"dlcv.{name}":
+            raise
+    raise AttributeError(f"module 'dlcv' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
