@@ -8,8 +8,8 @@ import pytest
 
 from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from dlcv.train import (
-    SGD, Adam, Sequential, TrainingDivergedError, evaluate, fit, lenet, load, predict,
-    predict_proba, save,
+    LENET_MNIST_RECIPE, SGD, Adam, Sequential, TrainingDivergedError, activations, evaluate, fit,
+    lenet, load, load_lenet_mnist, predict, predict_proba, save, train_lenet_mnist,
 )
 
 
@@ -265,3 +265,59 @@ def test_optimizer_and_model_errors():
         Sequential([ReLU(), lambda x: x])
     with pytest.raises(ValueError, match=r"x is empty"):
         predict(_mlp(), np.zeros((0, 2), np.float32))
+
+
+def test_lr_decay_multiplies_the_learning_rate_after_every_epoch():
+    x, y = _blobs(40)
+    opt = SGD(0.1)
+    fit(_mlp(), x, y, epochs=3, optimizer=opt, lr_decay=0.5, verbose=False)
+    assert opt.lr == pytest.approx(0.1 * 0.5 ** 3)
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\], got 1.5"):
+        fit(_mlp(), x, y, lr_decay=1.5, verbose=False)
+
+
+def test_activations_lists_the_input_and_every_layer_output():
+    x, _ = _bars(3)
+    model = _tiny_cnn()
+    outs = activations(model, x)
+    assert len(outs) == len(model) + 1
+    assert [o.shape for o in outs] == [(3, 1, 8, 8), (3, 4, 8, 8), (3, 4, 8, 8), (3, 4, 4, 4),
+                                       (3, 64), (3, 2)]
+    np.testing.assert_array_equal(outs[-1], model.forward(x))
+    with pytest.raises(TypeError, match="x must be a numeric NumPy array"):
+        activations(model, "image")
+
+
+def test_train_lenet_mnist_rejects_unknown_recipe_keys():
+    with pytest.raises(TypeError, match=r"unknown recipe keys \['learning_rate'\]"):
+        train_lenet_mnist(learning_rate=0.1)
+
+
+def test_the_shipped_lenet_weights_load_and_classify_mnist():
+    from dlcv.data import load_mnist
+
+    model = load_lenet_mnist()
+    assert model.get_config() == lenet(rng=0).get_config()
+    d = load_mnist()
+    acc = evaluate(model, d.x_test, d.y_test)[1]
+    assert acc >= 0.97
+    assert model.metadata["test_accuracy"] == pytest.approx(acc, abs=0.002)
+    assert model.metadata["recipe"]["epochs"] == LENET_MNIST_RECIPE["epochs"]
+
+
+def test_plot_history_and_confusion_matrix_draw_labelled_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dlcv.plot import plot_history, show_confusion_matrix
+
+    x, y = _blobs(60)
+    history = fit(_mlp(), x, y, epochs=2, validation=(x, y), verbose=False)
+    ax_loss, ax_acc = plot_history(history, title="t")
+    assert ax_loss.get_xlabel() == "epoch" and ax_acc.get_ylabel() == "accuracy"
+    assert len(ax_loss.lines) == 2
+    ax = show_confusion_matrix([0, 1, 1, 2, 2], [0, 2, 1, 2, 2])
+    assert ax.get_xlabel() == "predicted class"
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "2"]  # zeros not written
+    with pytest.raises(ValueError, match="y_true and y_pred must be 1-D of the same length"):
+        show_confusion_matrix([0, 1], [0])

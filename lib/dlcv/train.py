@@ -27,7 +27,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dlcv.layers import (
-    LAYER_TYPES, Conv2D, Dense, Flatten, Layer, MaxPool2D, ReLU, softmax, softmax_cross_entropy,
+    LAYER_TYPES, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, ReLU, softmax,
+    softmax_cross_entropy,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "lenet",
     "train_lenet_mnist",
     "load",
+    "load_lenet_mnist",
     "predict",
     "predict_proba",
     "save",
@@ -163,11 +165,12 @@ class Sequential:
 
 
 def lenet(in_channels: int = 1, n_classes: int = 10, *, image_size: int = 28,
-          channels: tuple[int, int] = (8, 16), hidden: int = 64, rng=0) -> Sequential:
+          channels: tuple[int, int] = (8, 16), hidden: int = 64, dropout: float = 0.0,
+          rng=0) -> Sequential:
     """A small LeNet-style CNN :cite:p:`lecun1998gradient` for ``image_size`` squares.
 
     conv 5x5 (padding 2) -> ReLU -> max-pool 2 -> conv 5x5 (padding 2) -> ReLU ->
-    max-pool 2 -> flatten -> dense ``hidden`` -> ReLU -> dense ``n_classes``.
+    max-pool 2 -> flatten -> dense ``hidden`` -> ReLU -> [dropout] -> dense ``n_classes``.
 
     Parameters
     ----------
@@ -178,6 +181,8 @@ def lenet(in_channels: int = 1, n_classes: int = 10, *, image_size: int = 28,
         Filters of the two convolution layers.
     hidden : int
         Units of the hidden dense layer.
+    dropout : float
+        Dropout probability after the hidden layer (0: no dropout layer).
     rng : None, int or numpy.random.Generator
         Seeds the He initialisation of all layers.
     """
@@ -186,14 +191,17 @@ def lenet(in_channels: int = 1, n_classes: int = 10, *, image_size: int = 28,
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     c1, c2 = channels
     side = image_size // 4
-    return Sequential([
+    layers = [
         Conv2D(in_channels, c1, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
         Conv2D(c1, c2, 5, padding=2, rng=rng), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(c2 * side * side, hidden, rng=rng), ReLU(), Dense(hidden, n_classes, rng=rng),
-    ])
+        Flatten(), Dense(c2 * side * side, hidden, rng=rng), ReLU(),
+    ]
+    if dropout:
+        layers.append(Dropout(dropout, rng=rng))
+    return Sequential([*layers, Dense(hidden, n_classes, rng=rng)])
 
 
-LENET_MNIST_RECIPE = {"seed": 0, "epochs": 10, "batch_size": 32, "lr": 1e-3, "lr_decay": 0.8}
+LENET_MNIST_RECIPE = {"seed": 0, "epochs": 10, "batch_size": 32, "lr": 2e-3, "lr_decay": 0.7}
 """How :func:`train_lenet_mnist` trains by default (Adam, learning rate decayed per epoch)."""
 
 
@@ -232,6 +240,21 @@ def train_lenet_mnist(*, verbose: bool = False, progress: bool = False, **recipe
                   validation=(data.x_test, data.y_test), seed=r["seed"], verbose=verbose,
                   progress=progress)
     return model, history
+
+
+def load_lenet_mnist() -> Sequential:
+    """The LeNet weights shipped with the library (``dlcv/assets/lenet_mnist.npz``).
+
+    Written by ``scripts/train_lenet_mnist.py`` with :func:`train_lenet_mnist`; its
+    ``metadata`` records the recipe, the data, the test accuracy and the versions.
+    """
+    import importlib.resources
+
+    path = importlib.resources.files("dlcv") / "assets" / "lenet_mnist.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run `python scripts/train_lenet_mnist.py` "
+                                "from the repository root to create it")
+    return load(Path(str(path)))
 
 
 class _Optimizer:

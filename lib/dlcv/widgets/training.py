@@ -28,7 +28,7 @@ from dlcv.layers import Conv2D, ReLU, softmax
 from dlcv.plot import colorize, display_range, to_png
 from dlcv.train import Sequential, activations
 
-__all__ = ["DigitInspector", "conv_feature_maps", "digit_inspector"]
+__all__ = ["DigitInspector", "conv_feature_maps", "digit_inspector", "feature_mosaic"]
 
 SHOW = ("all test images", "mistakes only")
 
@@ -55,8 +55,24 @@ def conv_feature_maps(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
     return maps
 
 
-def _tile(maps: np.ndarray, zoom: int, ncols: int, gap: int = 2) -> np.ndarray:
-    """Maps (F, h, w) -> one RGB mosaic, each map enlarged ``zoom`` times, shared scale."""
+def feature_mosaic(maps: np.ndarray, zoom: int = 1, ncols: int = 4, gap: int = 2) -> np.ndarray:
+    """Tile feature maps into one RGB picture with one grey scale for all of them.
+
+    Parameters
+    ----------
+    maps : ndarray, shape (F, h, w)
+    zoom : int
+        Each map is enlarged ``zoom`` times (pixel repetition).
+    ncols : int
+        Maps per row.
+    gap : int
+        White pixels between maps.
+
+    Returns
+    -------
+    ndarray of uint8, shape (rows * (h * zoom + gap), ncols * (w * zoom + gap), 3)
+        Black is the smallest value of all maps (0 after a ReLU), white the largest.
+    """
     f, h, w = maps.shape
     nrows = -(-f // ncols)
     big = np.repeat(np.repeat(maps, zoom, axis=1), zoom, axis=2)
@@ -166,8 +182,8 @@ class DigitInspector(widgets.VBox):
             if i not in self._maps:
                 self._maps[i] = conv_feature_maps(self.model, image.astype(self.model.dtype))
             maps = self._maps[i]
-            digit = _tile(image[:1], zoom=4, ncols=1)
-            panels = [digit] + [_tile(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps]
+            digit = feature_mosaic(image[:1], zoom=4, ncols=1)
+            panels = [digit] + [feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps]
             height = max(p.shape[0] for p in panels)
             row = np.full((height, sum(p.shape[1] for p in panels) + 12 * len(panels), 3), 255,
                           np.uint8)
