@@ -304,6 +304,61 @@ CASES += [
 ]
 
 
+# ---------------------------------------------------------------- augment explorer (chapter 07)
+def _augment_setter(image, preset, control, values):
+    """Actions that set one control of the augmentation explorer (a seed or a slider)."""
+
+    def make():
+        from dlcv.widgets.augment_explorer import AugmentExplorer
+
+        explorer = AugmentExplorer(image=image, preset=preset)
+        widget = explorer.seed if control == "seed" else explorer.rows[control][2]
+
+        def action(v):
+            def run():
+                widget.value = v
+                if explorer.error is not None:
+                    raise RuntimeError(f"the augment explorer reported: {explorer.error}")
+
+            return run
+
+        return [action(v) for v in values]
+
+    return make
+
+
+def _bare_augment(image, preset):
+    """The explorer's arithmetic without drawing: 12 samples through the library pipeline."""
+
+    def build():
+        from dlcv.widgets.augment_explorer import (
+            PRESETS,
+            augmented_samples,
+            build_pipeline,
+            explorer_image,
+        )
+
+        picture = explorer_image(image)
+        pipeline = build_pipeline(PRESETS[preset], max(picture.shape[:2]))
+        seeds = iter(range(10**6))
+        return lambda: augmented_samples(picture, pipeline, 12, next(seeds))
+
+    return build
+
+
+CASES += [
+    Case("augment explorer: new seed (astronaut 512x512, photo preset)",
+         _augment_setter("astronaut", "photos: flips and colour", "seed", range(1, 1000)),
+         _bare_augment("astronaut", "photos: flips and colour")),
+    Case("augment explorer: new seed (astronaut, every augmentation)",
+         _augment_setter("astronaut", "everything", "seed", range(1, 1000)),
+         _bare_augment("astronaut", "everything")),
+    Case("augment explorer: rotation slider (digit 7, label-preserving)",
+         _augment_setter("digit 7", "digits: label-preserving", "rotation", (10, 20)),
+         _bare_augment("digit 7", "digits: label-preserving")),
+]
+
+
 # ---------------------------------------------------------------- running
 def run(cases: list[Case], repeats: int = 30) -> list[dict]:
     """Time every case; return one row per case (milliseconds)."""

@@ -727,3 +727,65 @@ def show_confusion_matrix(y_true, y_pred, n_classes: int | None = None, ax: Axes
     ax.set_title(title or "confusion matrix (colour: log(1 + count))")
     ax.figure.colorbar(image, ax=ax, shrink=0.8, label="log(1 + count)")
     return ax
+
+
+def image_rows(
+    rows: Sequence[Sequence],
+    titles: Sequence[Sequence[str]] | None = None,
+    row_labels: Sequence[str] | None = None,
+    panel_size: float = 1.5,
+    suptitle: str | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+) -> Figure:
+    """Small multiples in rows, every panel on one fixed grey scale (for augmented images).
+
+    :func:`image_grid` stretches each panel's contrast on its own, which would hide a
+    change of brightness or contrast; here every grey panel maps ``vmin`` to black and
+    ``vmax`` to white, so panels can be compared.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of array_like
+        ``rows[i][j]`` is the panel in row ``i``, column ``j``: ``(H, W)`` grey or
+        ``(H, W, 3)`` colour in [0, 1]. Rows may have different lengths; sizes may differ.
+    titles : sequence of sequences of str, optional
+        ``titles[i][j]`` is the title of panel ``rows[i][j]`` (same nesting as ``rows``).
+    row_labels : sequence of str, optional
+        One label per row, written left of its first panel.
+    panel_size : float
+        Width and height of one panel in inches.
+    suptitle : str, optional
+    vmin, vmax : float
+        The fixed grey scale (colour images are clipped to [0, 1]).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = [list(r) for r in rows]
+    if not rows or not all(rows):
+        raise ValueError("rows must hold at least one non-empty row of images")
+    ncols = max(len(r) for r in rows)
+    if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
+        raise ValueError(f"titles must have one title per panel: rows have "
+                         f"{[len(r) for r in rows]} panels, titles {[len(t) for t in titles]}")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise ValueError(f"row_labels has {len(row_labels)} entries but there are {len(rows)} rows")
+    if not vmax > vmin:
+        raise ValueError(f"vmax must be larger than vmin, got vmin={vmin}, vmax={vmax}")
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(panel_size * ncols, panel_size * len(rows)),
+                             layout="constrained", squeeze=False)
+    for i, row in enumerate(rows):
+        for j, ax in enumerate(axes[i]):
+            if j >= len(row):
+                ax.set_visible(False)
+                continue
+            show_image(row[j], ax=ax, signed=False, vmin=vmin, vmax=vmax, axis_labels=False)
+            if titles is not None:
+                ax.set_title(titles[i][j], fontsize=9)
+        if row_labels is not None:
+            axes[i][0].set_ylabel(row_labels[i], fontsize=9)
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    return fig
