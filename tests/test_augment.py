@@ -16,8 +16,7 @@ PHOTO = RNG.random((7, 10, 3))
 BATCH = RNG.random((5, 2, 8, 8)).astype(np.float32)
 
 
-@pytest.mark.parametrize("image", [SQUARE, RNG.random((6, 6, 3)), BATCH],
-                         ids=["HW", "HWC", "NCHW"])
+@pytest.mark.parametrize("image", [SQUARE, RNG.random((6, 6, 3)), BATCH], ids=["HW", "HWC", "NCHW"])
 def test_rotation_by_90_is_rot90_not_the_transpose(image):
     axes = (0, 1) if image.ndim < 4 else (2, 3)
     np.testing.assert_allclose(A.rotate(image, 90), np.rot90(image, axes=axes), atol=1e-12)
@@ -31,8 +30,9 @@ def test_rotation_by_90_is_rot90_not_the_transpose(image):
 @settings(max_examples=30, deadline=None)
 def test_rotation_by_full_turns_is_the_identity_and_angles_add_up_modulo_360(angle, turns):
     np.testing.assert_allclose(A.rotate(SQUARE, 360 * turns), SQUARE, atol=1e-10)
-    np.testing.assert_allclose(A.rotate(SQUARE, angle + 360 * turns), A.rotate(SQUARE, angle),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        A.rotate(SQUARE, angle + 360 * turns), A.rotate(SQUARE, angle), atol=1e-9
+    )
 
 
 def test_rotation_matches_scipy_for_any_angle_and_turns_counter_clockwise():
@@ -43,9 +43,16 @@ def test_rotation_matches_scipy_for_any_angle_and_turns_counter_clockwise():
     assert np.unravel_index(A.rotate(dot, 90, order=0).argmax(), dot.shape) == (0, 4)  # now on top
 
 
-@pytest.mark.parametrize("layout,image", [("HW", SQUARE), ("HWC", PHOTO), ("NCHW", BATCH),
-                                          ("NHW", BATCH[:, 0]),
-                                          ("NHWC", BATCH.transpose(0, 2, 3, 1))])
+@pytest.mark.parametrize(
+    "layout,image",
+    [
+        ("HW", SQUARE),
+        ("HWC", PHOTO),
+        ("NCHW", BATCH),
+        ("NHW", BATCH[:, 0]),
+        ("NHWC", BATCH.transpose(0, 2, 3, 1)),
+    ],
+)
 def test_flips_are_involutions_and_mirror_the_right_axis(layout, image):
     w_axis, h_axis = layout.index("W"), layout.index("H")
     np.testing.assert_array_equal(A.hflip(A.hflip(image, layout), layout), image)
@@ -55,21 +62,30 @@ def test_flips_are_involutions_and_mirror_the_right_axis(layout, image):
 
 
 TRANSFORMS = [
-    A.RandomFlip(horizontal=True, vertical=True), A.RandomRotation(30), A.RandomTranslation(2),
-    A.RandomCrop(padding=2), A.RandomScale(0.8, 1.2), A.RandomBrightness(0.3),
-    A.RandomContrast(0.5, 1.5), A.GaussianNoise(0.2), A.Cutout(3),
+    A.RandomFlip(horizontal=True, vertical=True),
+    A.RandomRotation(30),
+    A.RandomTranslation(2),
+    A.RandomCrop(padding=2),
+    A.RandomScale(0.8, 1.2),
+    A.RandomBrightness(0.3),
+    A.RandomContrast(0.5, 1.5),
+    A.GaussianNoise(0.2),
+    A.Cutout(3),
 ]
 
 
 @pytest.mark.parametrize("transform", TRANSFORMS, ids=repr)
-@pytest.mark.parametrize("layout,image", [(None, SQUARE), (None, PHOTO), (None, BATCH),
-                                          ("NHW", BATCH[:, 0])])
+@pytest.mark.parametrize(
+    "layout,image", [(None, SQUARE), (None, PHOTO), (None, BATCH), ("NHW", BATCH[:, 0])]
+)
 def test_random_transforms_keep_shape_dtype_and_range_and_follow_the_seed(transform, layout, image):
     out = transform(image, rng=3, layout=layout)
     assert out.shape == image.shape
     assert out.dtype == image.dtype
     assert out.min() >= 0 and out.max() <= 1
-    np.testing.assert_array_equal(out, transform(image, rng=np.random.default_rng(3), layout=layout))
+    np.testing.assert_array_equal(
+        out, transform(image, rng=np.random.default_rng(3), layout=layout)
+    )
 
 
 def test_a_pipeline_is_deterministic_by_seed_and_varies_with_it():
@@ -90,15 +106,23 @@ def test_random_parameters_are_drawn_per_image():
         np.testing.assert_array_equal(o[0, 0], o[0, 1])
 
 
-@pytest.mark.parametrize("fn,args", [
-    (A.rotate, (25,)), (A.translate, ((1.5, -2),)), (A.scale, (1.3,)),
-    (A.adjust_brightness, (0.2,)), (A.adjust_contrast, (1.5,)), (A.hflip, ()), (A.vflip, ()),
-])
+@pytest.mark.parametrize(
+    "fn,args",
+    [
+        (A.rotate, (25,)),
+        (A.translate, ((1.5, -2),)),
+        (A.scale, (1.3,)),
+        (A.adjust_brightness, (0.2,)),
+        (A.adjust_contrast, (1.5,)),
+        (A.hflip, ()),
+        (A.vflip, ()),
+    ],
+)
 def test_a_batch_gives_what_each_image_gives_alone(fn, args):
     whole = fn(BATCH, *args)
     grey = fn(BATCH[:, :1], *args)
     for i in range(len(BATCH)):
-        np.testing.assert_allclose(whole[i], fn(BATCH[i:i + 1], *args)[0], atol=1e-6)
+        np.testing.assert_allclose(whole[i], fn(BATCH[i : i + 1], *args)[0], atol=1e-6)
         np.testing.assert_allclose(grey[i, 0], fn(BATCH[i, 0], *args), atol=1e-6)
 
 
@@ -125,8 +149,9 @@ def test_crop_scale_brightness_contrast_noise_cutout_formulas():
     assert A.adjust_brightness(SQUARE, 0.5).max() == 1.0
     flat = A.adjust_contrast(SQUARE, 0.0)
     np.testing.assert_allclose(flat, SQUARE.mean())
-    np.testing.assert_allclose(A.adjust_contrast(SQUARE, 2.0, clip=None),
-                               SQUARE.mean() + 2 * (SQUARE - SQUARE.mean()))
+    np.testing.assert_allclose(
+        A.adjust_contrast(SQUARE, 2.0, clip=None), SQUARE.mean() + 2 * (SQUARE - SQUARE.mean())
+    )
     noisy = A.gaussian_noise(np.full((200, 200), 0.5), 0.1, rng=0)
     assert abs(noisy.std() - 0.1) < 0.005
     holed = A.cutout(SQUARE, -1, 7, 3, fill=-1.0)
@@ -154,8 +179,11 @@ def test_layout_errors():
         A.hflip([[0.0]])
     with pytest.raises(TypeError, match="images must be numeric, got dtype <U1"):
         A.hflip(np.array([["a"]]))
-    with pytest.raises(ValueError, match=r"images must be 2-D \(H, W\), 3-D \(H, W, C\) or 4-D "
-                                         r"\(N, C, H, W\), got shape \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"images must be 2-D \(H, W\), 3-D \(H, W, C\) or 4-D "
+        r"\(N, C, H, W\), got shape \(4,\)",
+    ):
         A.hflip(np.zeros(4))
     with pytest.raises(ValueError, match="layout must be one of"):
         A.hflip(SQUARE, layout="WH")
@@ -174,8 +202,11 @@ def test_argument_errors():
         A.rotate(SQUARE, 10, order=7)
     with pytest.raises(ValueError, match=r"shift must be \(dy, dx\) or one finite pair per image"):
         A.translate(SQUARE, (1, 2, 3))
-    with pytest.raises(ValueError, match=r"crop window top=5, left=0, height=5, width=5 does not "
-                                         r"fit in an image of 9x9"):
+    with pytest.raises(
+        ValueError,
+        match=r"crop window top=5, left=0, height=5, width=5 does not "
+        r"fit in an image of 9x9",
+    ):
         A.crop(SQUARE, 5, 0, 5, 5)
     with pytest.raises(TypeError, match="top must be an int"):
         A.crop(SQUARE, 1.5, 0, 2, 2)

@@ -17,19 +17,23 @@ def _away_from_zero(rng, shape, margin=0.05):
     return np.sign(x) * (np.abs(x) + margin)
 
 
-@pytest.mark.parametrize("layer", [
-    Conv2D(3, 4, 3, rng=0),
-    Conv2D(3, 2, 3, padding=1, rng=1),
-    Conv2D(3, 2, (3, 2), stride=2, padding=(1, 0), rng=2),
-    Conv2D(3, 2, 2, padding="same", dilation=2, rng=3),
-    Conv2D(3, 5, 1, rng=4),
-    MaxPool2D(2),
-    MaxPool2D(3, stride=2, padding=1),
-    MaxPool2D((2, 3), stride=1),
-    ReLU(),
-    Flatten(),
-    Dropout(0.5, rng=0),
-], ids=repr)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        Conv2D(3, 4, 3, rng=0),
+        Conv2D(3, 2, 3, padding=1, rng=1),
+        Conv2D(3, 2, (3, 2), stride=2, padding=(1, 0), rng=2),
+        Conv2D(3, 2, 2, padding="same", dilation=2, rng=3),
+        Conv2D(3, 5, 1, rng=4),
+        MaxPool2D(2),
+        MaxPool2D(3, stride=2, padding=1),
+        MaxPool2D((2, 3), stride=1),
+        ReLU(),
+        Flatten(),
+        Dropout(0.5, rng=0),
+    ],
+    ids=repr,
+)
 def test_every_image_layer_passes_the_gradient_check(layer):
     rng = np.random.default_rng(0)
     x = _away_from_zero(rng, (2, 3, 7, 6))
@@ -47,15 +51,34 @@ def test_dense_passes_the_gradient_check():
 
 def test_a_whole_network_with_loss_passes_the_gradient_check():
     rng = np.random.default_rng(2)
-    model = Sequential([
-        Conv2D(1, 3, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
-        Conv2D(3, 4, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(4 * 2 * 2, 5, rng=rng), ReLU(), Dropout(0.2, rng=rng), Dense(5, 3, rng=rng),
-    ])
+    model = Sequential(
+        [
+            Conv2D(1, 3, 3, padding=1, rng=rng),
+            ReLU(),
+            MaxPool2D(2),
+            Conv2D(3, 4, 3, padding=1, rng=rng),
+            ReLU(),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(4 * 2 * 2, 5, rng=rng),
+            ReLU(),
+            Dropout(0.2, rng=rng),
+            Dense(5, 3, rng=rng),
+        ]
+    )
     x = rng.normal(size=(4, 1, 8, 8))
     errors = check_model(model, x, np.array([0, 2, 1, 2]))
-    assert set(errors) == {"x", "0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias",
-                           "10.weight", "10.bias"}
+    assert set(errors) == {
+        "x",
+        "0.weight",
+        "0.bias",
+        "3.weight",
+        "3.bias",
+        "7.weight",
+        "7.bias",
+        "10.weight",
+        "10.bias",
+    }
     assert max(errors.values()) < TOL, errors
     assert model.dtype == np.float32  # the check works on a float64 copy
 
@@ -79,8 +102,8 @@ def test_a_wrong_backward_pass_is_caught():
 
 def test_numerical_gradient_of_a_known_function():
     x = np.array([[1.0, -2.0], [0.5, 3.0]])
-    grad = numerical_gradient(lambda: float((x ** 3).sum()), x)
-    np.testing.assert_allclose(grad, 3 * x ** 2, rtol=1e-9)
+    grad = numerical_gradient(lambda: float((x**3).sum()), x)
+    np.testing.assert_allclose(grad, 3 * x**2, rtol=1e-9)
     np.testing.assert_array_equal(x, [[1.0, -2.0], [0.5, 3.0]])  # restored
 
 
@@ -95,8 +118,11 @@ def test_gradcheck_errors():
         numerical_gradient(lambda: 0.0, np.zeros(2, dtype=np.float32))
     with pytest.raises(ValueError, match="h must be positive"):
         numerical_gradient(lambda: 0.0, np.zeros(2), h=0)
-    with pytest.raises(ValueError, match=r"analytic gradient has shape \(2,\) but numeric "
-                                         r"gradient has shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"analytic gradient has shape \(2,\) but numeric "
+        r"gradient has shape \(3,\)",
+    ):
         relative_error(np.zeros(2), np.zeros(3))
     with pytest.raises(TypeError, match="layer must be a dlcv.layers.Layer"):
         check_layer(lambda x: x, np.zeros((1, 2)))

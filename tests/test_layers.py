@@ -10,29 +10,56 @@ from scipy.signal import correlate
 
 from dlcv.conv import conv2d, conv2d_backward
 from dlcv.layers import (
-    Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, col2im, im2col, softmax,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPool2D,
+    ReLU,
+    col2im,
+    im2col,
+    softmax,
     softmax_cross_entropy,
 )
 from dlcv.pool import max_pool2d, max_pool2d_backward
 
-conv_cases = st.fixed_dictionaries({
-    "n": st.integers(1, 3), "c": st.integers(1, 3), "f": st.integers(1, 4),
-    "h": st.integers(5, 12), "w": st.integers(5, 12), "k": st.integers(1, 4),
-    "kw": st.integers(1, 3), "stride": st.integers(1, 3), "padding": st.integers(0, 2),
-    "dilation": st.integers(1, 2), "seed": st.integers(0, 10_000),
-})
+conv_cases = st.fixed_dictionaries(
+    {
+        "n": st.integers(1, 3),
+        "c": st.integers(1, 3),
+        "f": st.integers(1, 4),
+        "h": st.integers(5, 12),
+        "w": st.integers(5, 12),
+        "k": st.integers(1, 4),
+        "kw": st.integers(1, 3),
+        "stride": st.integers(1, 3),
+        "padding": st.integers(0, 2),
+        "dilation": st.integers(1, 2),
+        "seed": st.integers(0, 10_000),
+    }
+)
 
 
 def _fits(case):
     span_h, span_w = case["dilation"] * (case["k"] - 1) + 1, case["dilation"] * (case["kw"] - 1) + 1
-    return min(case["h"] + 2 * case["padding"] - span_h, case["w"] + 2 * case["padding"] - span_w) >= 0
+    return (
+        min(case["h"] + 2 * case["padding"] - span_h, case["w"] + 2 * case["padding"] - span_w) >= 0
+    )
 
 
 def _conv_case(case):
     assume(_fits(case))
     rng = np.random.default_rng(case["seed"])
-    layer = Conv2D(case["c"], case["f"], (case["k"], case["kw"]), stride=case["stride"],
-                   padding=case["padding"], dilation=case["dilation"], rng=rng, dtype=np.float64)
+    layer = Conv2D(
+        case["c"],
+        case["f"],
+        (case["k"], case["kw"]),
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+        rng=rng,
+        dtype=np.float64,
+    )
     layer.params["bias"] = rng.normal(size=case["f"])
     x = rng.normal(size=(case["n"], case["c"], case["h"], case["w"]))
     return layer, x, rng
@@ -42,8 +69,14 @@ def _conv_case(case):
 @given(conv_cases)
 def test_conv2d_forward_equals_dlcv_conv(case):
     layer, x, _ = _conv_case(case)
-    expected = conv2d(x, layer.params["weight"], layer.params["bias"], stride=case["stride"],
-                      padding=case["padding"], dilation=case["dilation"])
+    expected = conv2d(
+        x,
+        layer.params["weight"],
+        layer.params["bias"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+    )
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
@@ -54,8 +87,14 @@ def test_conv2d_backward_equals_dlcv_conv_backward(case):
     out = layer.forward(x)
     dout = rng.normal(size=out.shape)
     dx = layer.backward(dout)
-    ex_dx, ex_dw, ex_db = conv2d_backward(dout, x, layer.params["weight"], stride=case["stride"],
-                                          padding=case["padding"], dilation=case["dilation"])
+    ex_dx, ex_dw, ex_db = conv2d_backward(
+        dout,
+        x,
+        layer.params["weight"],
+        stride=case["stride"],
+        padding=case["padding"],
+        dilation=case["dilation"],
+    )
     np.testing.assert_allclose(dx, ex_dx, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.grads["weight"], ex_dw, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.grads["bias"], ex_db, rtol=1e-10, atol=1e-12)
@@ -66,8 +105,12 @@ def test_conv2d_forward_equals_scipy_correlate_summed_over_channels():
     layer = Conv2D(3, 4, 3, rng=rng, dtype=np.float64)
     x = rng.normal(size=(2, 3, 9, 7))
     w = layer.params["weight"]
-    expected = np.array([[sum(correlate(x[n, c], w[f, c], mode="valid") for c in range(3))
-                          for f in range(4)] for n in range(2)])
+    expected = np.array(
+        [
+            [sum(correlate(x[n, c], w[f, c], mode="valid") for c in range(3)) for f in range(4)]
+            for n in range(2)
+        ]
+    )
     np.testing.assert_allclose(layer.forward(x), expected, atol=1e-12)
 
 
@@ -125,8 +168,15 @@ def test_conv2d_he_initialisation_is_seeded_and_scaled():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 3), st.integers(1, 3), st.integers(4, 11), st.integers(1, 3),
-       st.integers(1, 3), st.integers(0, 1), st.integers(0, 10_000))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(4, 11),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 1),
+    st.integers(0, 10_000),
+)
 def test_maxpool_matches_dlcv_pool_forward_and_backward(n, c, h, k, s, p, seed):
     assume(2 * p <= k)
     rng = np.random.default_rng(seed)
@@ -136,8 +186,9 @@ def test_maxpool_matches_dlcv_pool_forward_and_backward(n, c, h, k, s, p, seed):
     expected, idx = max_pool2d(x, k, stride=s, padding=p, return_indices=True)
     np.testing.assert_array_equal(out, expected)
     dout = rng.normal(size=out.shape)
-    np.testing.assert_allclose(layer.backward(dout), max_pool2d_backward(dout, idx, x.shape),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        layer.backward(dout), max_pool2d_backward(dout, idx, x.shape), atol=1e-12
+    )
 
 
 def test_maxpool_ties_send_the_gradient_to_the_first_maximum():
@@ -155,8 +206,9 @@ def test_relu_flatten_dense_dropout_forward_formulas():
     np.testing.assert_array_equal(flat, x.reshape(3, 40))
     dense = Dense(40, 7, rng=0, dtype=np.float64)
     dense.params["bias"] = rng.normal(size=7)
-    np.testing.assert_allclose(dense.forward(flat),
-                               flat @ dense.params["weight"] + dense.params["bias"])
+    np.testing.assert_allclose(
+        dense.forward(flat), flat @ dense.params["weight"] + dense.params["bias"]
+    )
     assert dense.params["weight"].shape == (40, 7)
 
 
@@ -204,8 +256,14 @@ def test_layers_compute_in_float32_by_default_and_convert():
 
 
 def test_get_config_rebuilds_an_equivalent_layer():
-    for layer in [Conv2D(2, 3, (3, 1), stride=2, padding="same", rng=0), MaxPool2D(3, 2, 1),
-                  Dense(4, 5, rng=0), Dropout(0.25), ReLU(), Flatten()]:
+    for layer in [
+        Conv2D(2, 3, (3, 1), stride=2, padding="same", rng=0),
+        MaxPool2D(3, 2, 1),
+        Dense(4, 5, rng=0),
+        Dropout(0.25),
+        ReLU(),
+        Flatten(),
+    ]:
         clone = type(layer)(**layer.get_config())
         assert clone.get_config() == layer.get_config()
         assert repr(clone) == repr(layer)
@@ -216,7 +274,9 @@ def test_conv2d_rejects_bad_input_with_clear_messages():
     layer = Conv2D(1, 8, 3, rng=0)
     with pytest.raises(ValueError, match=r"expects 1 input channels.*got shape \(2, 3, 28, 28\)"):
         layer.forward(np.zeros((2, 3, 28, 28), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"expects input of shape \(N, 1, H, W\), got shape \(28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"expects input of shape \(N, 1, H, W\), got shape \(28, 28\)"
+    ):
         layer.forward(np.zeros((28, 28), dtype=np.float32))
     with pytest.raises(TypeError, match="expects a NumPy array, got list"):
         layer.forward([[1.0]])
@@ -250,8 +310,11 @@ def test_layer_constructors_reject_bad_arguments():
 
 
 def test_dense_and_pool_reject_bad_shapes():
-    with pytest.raises(ValueError, match=r"Dense\(784->10\) expects input of shape \(N, 784\); "
-                                         r"got shape \(4, 400\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Dense\(784->10\) expects input of shape \(N, 784\); "
+        r"got shape \(4, 400\)",
+    ):
         Dense(784, 10, rng=0).forward(np.zeros((4, 400), dtype=np.float32))
     with pytest.raises(ValueError, match=r"expects input of shape \(N, C, H, W\)"):
         MaxPool2D(2).forward(np.zeros((4, 4), dtype=np.float32))
@@ -269,8 +332,11 @@ def test_backward_before_forward_is_a_clear_error():
 
 def test_softmax_cross_entropy_rejects_bad_input():
     logits = np.zeros((3, 4))
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\] for 4 classes; found values "
-                                         r"from 0 to 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels must be in \[0, 3\] for 4 classes; found values "
+        r"from 0 to 4",
+    ):
         softmax_cross_entropy(logits, np.array([0, 4, 1]))
     with pytest.raises(ValueError, match=r"labels must have shape \(3,\) to match logits \(3, 4\)"):
         softmax_cross_entropy(logits, np.array([0, 1]))

@@ -8,8 +8,21 @@ import pytest
 
 from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
 from dlcv.train import (
-    LENET_MNIST_RECIPE, SGD, Adam, Sequential, TrainingDivergedError, activations, evaluate, fit,
-    lenet, load, load_lenet_mnist, predict, predict_proba, save, train_lenet_mnist,
+    LENET_MNIST_RECIPE,
+    SGD,
+    Adam,
+    Sequential,
+    TrainingDivergedError,
+    activations,
+    evaluate,
+    fit,
+    lenet,
+    load,
+    load_lenet_mnist,
+    predict,
+    predict_proba,
+    save,
+    train_lenet_mnist,
 )
 
 
@@ -29,8 +42,15 @@ def _mlp(seed=0):
 
 def _tiny_cnn(seed=0):
     rng = np.random.default_rng(seed)
-    return Sequential([Conv2D(1, 4, 3, padding=1, rng=rng), ReLU(), MaxPool2D(2), Flatten(),
-                       Dense(4 * 4 * 4, 2, rng=rng)])
+    return Sequential(
+        [
+            Conv2D(1, 4, 3, padding=1, rng=rng),
+            ReLU(),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(4 * 4 * 4, 2, rng=rng),
+        ]
+    )
 
 
 def _bars(n=60, seed=0):
@@ -50,8 +70,16 @@ def _bars(n=60, seed=0):
 def test_fit_learns_a_separable_problem_and_records_history():
     x, y = _blobs()
     model = _mlp()
-    history = fit(model, x, y, epochs=15, batch_size=32, optimizer=Adam(0.01),
-                  validation=_blobs(100, seed=1), verbose=False)
+    history = fit(
+        model,
+        x,
+        y,
+        epochs=15,
+        batch_size=32,
+        optimizer=Adam(0.01),
+        validation=_blobs(100, seed=1),
+        verbose=False,
+    )
     assert history.epochs == 15
     assert len(history.val_accuracy) == len(history.accuracy) == len(history.seconds) == 15
     assert history.loss[-1] < history.loss[0]
@@ -64,8 +92,9 @@ def test_fit_learns_a_separable_problem_and_records_history():
 def test_fit_trains_a_cnn():
     x, y = _bars()
     model = _tiny_cnn()
-    history = fit(model, x, y, epochs=10, batch_size=10, optimizer=SGD(0.1, momentum=0.9),
-                  verbose=False)
+    history = fit(
+        model, x, y, epochs=10, batch_size=10, optimizer=SGD(0.1, momentum=0.9), verbose=False
+    )
     assert history.accuracy[-1] == 1.0
 
 
@@ -88,8 +117,10 @@ def test_verbose_prints_one_rounded_line_per_epoch_and_no_bar_when_asked(capsys)
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
     assert len(lines) == 3
-    pattern = (r"epoch [123]/3  loss \d+\.\d{3}  accuracy \d+\.\d%  val_loss \d+\.\d{3}  "
-               r"val_accuracy \d+\.\d%")
+    pattern = (
+        r"epoch [123]/3  loss \d+\.\d{3}  accuracy \d+\.\d%  val_loss \d+\.\d{3}  "
+        r"val_accuracy \d+\.\d%"
+    )
     assert all(re.fullmatch(pattern, line) for line in lines), lines
     assert err == ""
     fit(_mlp(), x, y, epochs=2, verbose=False)
@@ -132,7 +163,7 @@ def test_adam_step_matches_the_formula():
         opt.step(model)
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g * g
-        w = w - 0.01 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        w = w - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     np.testing.assert_allclose(model[0].params["weight"], w, rtol=1e-10)
 
 
@@ -161,7 +192,12 @@ def test_save_and_load_round_trip(tmp_path):
     with np.load(path, allow_pickle=False) as data:  # plain arrays and JSON text, no pickle
         arch = json.loads(str(data["architecture"]))
         assert [spec["type"] for spec in arch["layers"]] == [
-            "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Dense"]
+            "Conv2D",
+            "ReLU",
+            "MaxPool2D",
+            "Flatten",
+            "Dense",
+        ]
 
 
 def test_save_and_load_errors(tmp_path):
@@ -178,8 +214,11 @@ def test_save_and_load_errors(tmp_path):
         arrays = dict(data)
     arrays["0.weight"] = np.zeros((3, 3), dtype=np.float32)
     np.savez(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError, match=r"parameter 0.weight has shape \(3, 3\), the architecture "
-                                         r"needs \(2, 16\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"parameter 0.weight has shape \(3, 3\), the architecture "
+        r"needs \(2, 16\)",
+    ):
         load(tmp_path / "bad.npz")
 
 
@@ -199,9 +238,12 @@ def test_fit_says_which_shapes_do_not_fit():
     x = np.zeros((10, 1, 28, 28), dtype=np.float32)
     y = np.zeros(10, dtype=np.int64)
     model = Sequential([Flatten(), Dense(64, 10, rng=0)])
-    with pytest.raises(ValueError, match=r"x of shape \(10, 1, 28, 28\)\) does not fit the model: "
-                                         r"layer 1 \(Dense\(64->10\)\) cannot take the output of "
-                                         r"layer 0 \(Flatten\(\)\).*got shape \(1, 784\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"x of shape \(10, 1, 28, 28\)\) does not fit the model: "
+        r"layer 1 \(Dense\(64->10\)\) cannot take the output of "
+        r"layer 0 \(Flatten\(\)\).*got shape \(1, 784\)",
+    ):
         fit(model, x, y, verbose=False)
     with pytest.raises(ValueError, match=r"expects 1 input channels.*got shape \(1, 3, 8, 8\)"):
         fit(_tiny_cnn(), np.zeros((4, 3, 8, 8), np.float32), np.zeros(4, np.int64), verbose=False)
@@ -210,14 +252,19 @@ def test_fit_says_which_shapes_do_not_fit():
 def test_fit_data_errors():
     x, y = _blobs(20)
     model = _mlp()
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 2\] \(the model has 3 outputs\); "
-                                         r"found labels from 0 to 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels must be in \[0, 2\] \(the model has 3 outputs\); "
+        r"found labels from 0 to 3",
+    ):
         fit(model, x, np.where(y == 2, 3, y), verbose=False)
     with pytest.raises(ValueError, match=r"found labels from -1 to 2"):
         fit(model, x, np.where(y == 0, -1, y), verbose=False)
     with pytest.raises(ValueError, match=r"the dataset is empty \(x has shape \(0, 2\)\)"):
         fit(model, x[:0], y[:0], verbose=False)
-    with pytest.raises(ValueError, match=r"x has 20 samples \(shape \(20, 2\)\) but y has 19 labels"):
+    with pytest.raises(
+        ValueError, match=r"x has 20 samples \(shape \(20, 2\)\) but y has 19 labels"
+    ):
         fit(model, x, y[:19], verbose=False)
     with pytest.raises(TypeError, match="y must be a 1-D array of integer class labels"):
         fit(model, x, y.astype(float), verbose=False)
@@ -241,9 +288,12 @@ def test_fit_data_errors():
 def test_fit_stops_on_a_nan_loss_and_says_where():
     x, y = _blobs(64)
     x = x * 1e3
-    with pytest.raises(TrainingDivergedError, match=r"the loss became (nan|inf) at epoch \d+, "
-                                                    r"batch \d+ of 4: training diverged\. Lower "
-                                                    r"the learning rate \(lr=1e\+06\); try 100000") as info:
+    with pytest.raises(
+        TrainingDivergedError,
+        match=r"the loss became (nan|inf) at epoch \d+, "
+        r"batch \d+ of 4: training diverged\. Lower "
+        r"the learning rate \(lr=1e\+06\); try 100000",
+    ) as info:
         fit(_mlp(), x, y, epochs=20, batch_size=16, optimizer=SGD(1e6), verbose=False)
     assert info.value.epoch >= 1 and 1 <= info.value.batch <= 4
     assert info.value.history.epochs == info.value.epoch - 1
@@ -271,7 +321,7 @@ def test_lr_decay_multiplies_the_learning_rate_after_every_epoch():
     x, y = _blobs(40)
     opt = SGD(0.1)
     fit(_mlp(), x, y, epochs=3, optimizer=opt, lr_decay=0.5, verbose=False)
-    assert opt.lr == pytest.approx(0.1 * 0.5 ** 3)
+    assert opt.lr == pytest.approx(0.1 * 0.5**3)
     with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\], got 1.5"):
         fit(_mlp(), x, y, lr_decay=1.5, verbose=False)
 
@@ -281,8 +331,14 @@ def test_activations_lists_the_input_and_every_layer_output():
     model = _tiny_cnn()
     outs = activations(model, x)
     assert len(outs) == len(model) + 1
-    assert [o.shape for o in outs] == [(3, 1, 8, 8), (3, 4, 8, 8), (3, 4, 8, 8), (3, 4, 4, 4),
-                                       (3, 64), (3, 2)]
+    assert [o.shape for o in outs] == [
+        (3, 1, 8, 8),
+        (3, 4, 8, 8),
+        (3, 4, 8, 8),
+        (3, 4, 4, 4),
+        (3, 64),
+        (3, 2),
+    ]
     np.testing.assert_array_equal(outs[-1], model.forward(x))
     with pytest.raises(TypeError, match="x must be a numeric NumPy array"):
         activations(model, "image")
@@ -321,3 +377,22 @@ def test_plot_history_and_confusion_matrix_draw_labelled_axes():
     assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "2"]  # zeros not written
     with pytest.raises(ValueError, match="y_true and y_pred must be 1-D of the same length"):
         show_confusion_matrix([0, 1], [0])
+
+
+def test_fit_runs_blas_on_the_requested_threads_and_restores_them():
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    x, y = _blobs(40)
+    a, b = _mlp(), _mlp()
+    fit(a, x, y, epochs=2, verbose=False)  # one thread (default)
+    fit(b, x, y, epochs=2, verbose=False, threads=None)  # BLAS's own setting
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+    with pytest.raises(ValueError, match="threads must be a positive int, got 0"):
+        fit(_mlp(), x, y, threads=0, verbose=False)
+
+
+def test_lenet_dropout_option_adds_a_dropout_layer():
+    model = lenet(dropout=0.3, rng=0)
+    assert [type(layer).__name__ for layer in model.layers][-3:] == ["ReLU", "Dropout", "Dense"]
+    assert model.n_params == lenet(rng=0).n_params

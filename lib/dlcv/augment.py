@@ -91,13 +91,17 @@ def _to_batch(images, layout):
         raise TypeError(f"images must be numeric, got dtype {images.dtype}")
     if layout is None:
         if images.ndim not in _DEFAULT_LAYOUT:
-            raise ValueError(f"images must be 2-D (H, W), 3-D (H, W, C) or 4-D (N, C, H, W), got "
-                             f"shape {images.shape}")
+            raise ValueError(
+                f"images must be 2-D (H, W), 3-D (H, W, C) or 4-D (N, C, H, W), got "
+                f"shape {images.shape}"
+            )
         layout = _DEFAULT_LAYOUT[images.ndim]
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if images.ndim != len(layout):
-        raise ValueError(f"layout {layout!r} needs a {len(layout)}-D array, got shape {images.shape}")
+        raise ValueError(
+            f"layout {layout!r} needs a {len(layout)}-D array, got shape {images.shape}"
+        )
     if images.size == 0:
         raise ValueError(f"images must not be empty, got shape {images.shape}")
     x = images if images.dtype.kind == "f" else img_as_float(images)
@@ -192,8 +196,9 @@ def rotate(images, angle, *, order: int = 1, fill: float = 0.0, layout=None):
     _check_order(order)
 
     def one(img, a):
-        return ndimage.rotate(img, a, axes=(2, 1), reshape=False, order=order,
-                              mode="grid-constant", cval=fill)
+        return ndimage.rotate(
+            img, a, axes=(2, 1), reshape=False, order=order, mode="grid-constant", cval=fill
+        )
 
     n = _to_batch(images, layout)[0].shape[0]
     return _map_images(images, layout, one, _per_image(angle, n, "angle"))
@@ -210,8 +215,10 @@ def translate(images, shift, *, order: int = 1, fill: float = 0.0, layout=None):
     shifts = np.asarray(shift, dtype=float)
     shifts = np.broadcast_to(shifts, (len(x), 2)) if shifts.shape == (2,) else shifts
     if shifts.shape != (len(x), 2) or not np.isfinite(shifts).all():
-        raise ValueError(f"shift must be (dy, dx) or one finite pair per image ({len(x)}, 2), "
-                         f"got {np.shape(shift)}")
+        raise ValueError(
+            f"shift must be (dy, dx) or one finite pair per image ({len(x)}, 2), "
+            f"got {np.shape(shift)}"
+        )
 
     def one(img, s):
         return ndimage.shift(img, (0, *s), order=order, mode="grid-constant", cval=fill)
@@ -230,9 +237,11 @@ def crop(images, top: int, left: int, height: int, width: int, layout=None):
         if not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an int, got {value!r}")
     if height < 1 or width < 1 or top < 0 or left < 0 or top + height > h or left + width > w:
-        raise ValueError(f"crop window top={top}, left={left}, height={height}, width={width} "
-                         f"does not fit in an image of {h}x{w}")
-    return _from_batch(x[:, :, top:top + height, left:left + width].copy(), layout)
+        raise ValueError(
+            f"crop window top={top}, left={left}, height={height}, width={width} "
+            f"does not fit in an image of {h}x{w}"
+        )
+    return _from_batch(x[:, :, top : top + height, left : left + width].copy(), layout)
 
 
 def scale(images, factor, *, order: int = 1, fill: float = 0.0, layout=None):
@@ -250,8 +259,14 @@ def scale(images, factor, *, order: int = 1, fill: float = 0.0, layout=None):
 
     def one(img, f):
         # output pixel p samples input pixel centre + (p - centre) / f
-        return ndimage.affine_transform(img, (1, 1 / f, 1 / f), offset=(0, *(centre - centre / f)),
-                                        order=order, mode="grid-constant", cval=fill)
+        return ndimage.affine_transform(
+            img,
+            (1, 1 / f, 1 / f),
+            offset=(0, *(centre - centre / f)),
+            order=order,
+            mode="grid-constant",
+            cval=fill,
+        )
 
     return _map_images(images, layout, one, factors)
 
@@ -301,8 +316,12 @@ def cutout(images, top, left, size, *, fill: float = 0.0, layout=None):
     lefts = _per_image(left, len(x), "left").astype(int)
     rows = np.arange(x.shape[2])[None, :, None]
     cols = np.arange(x.shape[3])[None, None, :]
-    inside = ((rows >= tops[:, None, None]) & (rows < tops[:, None, None] + sh)
-              & (cols >= lefts[:, None, None]) & (cols < lefts[:, None, None] + sw))
+    inside = (
+        (rows >= tops[:, None, None])
+        & (rows < tops[:, None, None] + sh)
+        & (cols >= lefts[:, None, None])
+        & (cols < lefts[:, None, None] + sw)
+    )
     out = np.where(inside[:, None], x.dtype.type(fill), x)
     return _from_batch(out, layout)
 
@@ -310,8 +329,11 @@ def cutout(images, top, left, size, *, fill: float = 0.0, layout=None):
 def _int_pair(value, name, minimum, what):
     """An int or a pair of ints, each >= ``minimum``, as a tuple; else ValueError."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value
-    ok = isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
-        isinstance(v, numbers.Integral) and v >= minimum for v in pair)
+    ok = (
+        isinstance(pair, (tuple, list))
+        and len(pair) == 2
+        and all(isinstance(v, numbers.Integral) and v >= minimum for v in pair)
+    )
     if not ok:
         raise ValueError(f"{name} must be {what} or a pair of them, got {value!r}")
     return int(pair[0]), int(pair[1])

@@ -46,8 +46,10 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """
     analytic, numeric = np.asarray(analytic, float), np.asarray(numeric, float)
     if analytic.shape != numeric.shape:
-        raise ValueError(f"analytic gradient has shape {analytic.shape} but numeric gradient "
-                         f"has shape {numeric.shape}")
+        raise ValueError(
+            f"analytic gradient has shape {analytic.shape} but numeric gradient "
+            f"has shape {numeric.shape}"
+        )
     scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0))
     if scale == 0.0:
         return 0.0
@@ -71,8 +73,10 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
     ndarray, same shape as ``x``
     """
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        raise TypeError("x must be a float64 NumPy array (gradient checks need double precision), "
-                        f"got {getattr(x, 'dtype', type(x).__name__)}")
+        raise TypeError(
+            "x must be a float64 NumPy array (gradient checks need double precision), "
+            f"got {getattr(x, 'dtype', type(x).__name__)}"
+        )
     if h <= 0:
         raise ValueError(f"h must be positive, got {h}")
     grad = np.zeros_like(x)
@@ -97,8 +101,9 @@ def _as_float64(x) -> np.ndarray:
     return np.array(x, dtype=np.float64)  # a contiguous copy we may perturb
 
 
-def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
-                seed: int = 0, h: float = 1e-6) -> dict[str, float]:
+def check_layer(
+    layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *, seed: int = 0, h: float = 1e-6
+) -> dict[str, float]:
     """Compare a layer's backward pass with centred differences, in float64.
 
     The scalar checked is ``sum(layer.forward(x) * dout)``, whose gradient with respect
@@ -141,15 +146,20 @@ def check_layer(layer: Layer, x: np.ndarray, dout: np.ndarray | None = None, *,
         raise ValueError(f"dout must have the output's shape {out.shape}, got {dout.shape}")
     dx = probe.backward(dout)
     params = {k: v.copy() for k, v in start.params.items()}
-    errors = {"x": relative_error(dx, numerical_gradient(lambda: float((run(params)[1] * dout).sum()), x, h))}
+    errors = {
+        "x": relative_error(
+            dx, numerical_gradient(lambda: float((run(params)[1] * dout).sum()), x, h)
+        )
+    }
     for name, value in params.items():
         numeric = numerical_gradient(lambda: float((run(params)[1] * dout).sum()), value, h)
         errors[name] = relative_error(probe.grads[name], numeric)
     return errors
 
 
-def check_model(model, x: np.ndarray, y: np.ndarray, *, h: float = 1e-6,
-                loss: Callable = softmax_cross_entropy) -> dict[str, float]:
+def check_model(
+    model, x: np.ndarray, y: np.ndarray, *, h: float = 1e-6, loss: Callable = softmax_cross_entropy
+) -> dict[str, float]:
     """Compare a whole model's backward pass, loss included, with centred differences.
 
     Parameters
@@ -184,6 +194,7 @@ def check_model(model, x: np.ndarray, y: np.ndarray, *, h: float = 1e-6,
     shared = copy.deepcopy(start)
     for i, layer in enumerate(shared.layers):
         for name, param in layer.params.items():
+
             def perturbed() -> float:
                 fresh = copy.deepcopy(start)
                 for j, lay in enumerate(fresh.layers):

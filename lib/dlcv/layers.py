@@ -139,8 +139,18 @@ class Conv2D(Layer):
     speed). ``params``: ``weight`` ``(F, C, kh, kw)`` and ``bias`` ``(F,)``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, dilation=1, *, rng=None, dtype=np.float32):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        *,
+        rng=None,
+        dtype=np.float32,
+    ):
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -163,23 +173,31 @@ class Conv2D(Layer):
     def get_config(self) -> dict:
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
         return {
-            "in_channels": self.in_channels, "out_channels": self.out_channels,
-            "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-            "padding": padding, "dilation": list(self.dilation),
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": padding,
+            "dilation": list(self.dilation),
         }
 
     def __repr__(self) -> str:
-        return (f"Conv2D({self.in_channels}->{self.out_channels}, kernel={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding})")
+        return (
+            f"Conv2D({self.in_channels}->{self.out_channels}, kernel={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding})"
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, f"(N, {self.in_channels}, H, W)")
         if x.shape[1] != self.in_channels:
-            raise ValueError(f"{self!r} expects {self.in_channels} input channels, i.e. input "
-                             f"of shape (N, {self.in_channels}, H, W); got shape {x.shape}")
+            raise ValueError(
+                f"{self!r} expects {self.in_channels} input channels, i.e. input "
+                f"of shape (N, {self.in_channels}, H, W); got shape {x.shape}"
+            )
         weight = self.params["weight"]
         x, _, _, stride, dilation, pads, out_hw = _check_conv2d_args(
-            x, weight, None, self.stride, self.padding, self.dilation)
+            x, weight, None, self.stride, self.padding, self.dilation
+        )
         cols = im2col(x, self.kernel_size, pads, stride, dilation, out_hw)
         out = weight.reshape(self.out_channels, -1) @ cols
         out += self.params["bias"][:, None]
@@ -191,7 +209,9 @@ class Conv2D(Layer):
         weight = self.params["weight"]
         f = self.out_channels
         dout2 = dout.transpose(1, 0, 2, 3).reshape(f, -1)
-        self.grads["weight"] = (dout2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
+        self.grads["weight"] = (
+            (dout2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
+        )
         self.grads["bias"] = dout2.sum(axis=1).astype(weight.dtype, copy=False)
         if not input_grad:
             return None
@@ -223,12 +243,16 @@ class MaxPool2D(Layer):
         self.stride = self.kernel_size if stride is None else _int_pair(stride, "stride", 1)
         self.padding = _int_pair(padding, "padding", 0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size, strict=True)):
-            raise ValueError(f"padding {self.padding} must be at most half of kernel_size "
-                             f"{self.kernel_size}")
+            raise ValueError(
+                f"padding {self.padding} must be at most half of kernel_size {self.kernel_size}"
+            )
 
     def get_config(self) -> dict:
-        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": list(self.padding)}
+        return {
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": list(self.padding),
+        }
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, "(N, C, H, W)")
@@ -242,11 +266,13 @@ class MaxPool2D(Layer):
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
         dx = np.zeros_like(xp, dtype=dout.dtype)  # same memory layout as the input
         taken = np.zeros_like(out, dtype=bool)
-        for _, _, rows, columns in _tap_slices(self.kernel_size, self.stride, (1, 1), out.shape[2:]):
+        for _, _, rows, columns in _tap_slices(
+            self.kernel_size, self.stride, (1, 1), out.shape[2:]
+        ):
             first = (xp[:, :, rows, columns] == out) & ~taken
             taken |= first
             dx[:, :, rows, columns] += dout * first
-        return dx[:, :, ph:ph + h, pw:pw + w]
+        return dx[:, :, ph : ph + h, pw : pw + w]
 
 
 class ReLU(Layer):
@@ -312,8 +338,10 @@ class Dense(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 2, f"(N, {self.in_features})")
         if x.shape[1] != self.in_features:
-            raise ValueError(f"{self!r} expects input of shape (N, {self.in_features}); got shape "
-                             f"{x.shape} (does the layer before output {x.shape[1]} features?)")
+            raise ValueError(
+                f"{self!r} expects input of shape (N, {self.in_features}); got shape "
+                f"{x.shape} (does the layer before output {x.shape[1]} features?)"
+            )
         self.cache = x
         return x @ self.params["weight"] + self.params["bias"]
 
@@ -396,14 +424,18 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
     if not np.issubdtype(logits.dtype, np.floating):
         raise TypeError(f"logits must be floating point, got dtype {logits.dtype}")
     if labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must have shape ({logits.shape[0]},) to match logits "
-                         f"{logits.shape}, got {labels.shape}")
+        raise ValueError(
+            f"labels must have shape ({logits.shape[0]},) to match logits "
+            f"{logits.shape}, got {labels.shape}"
+        )
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels must be integers (class indices), got dtype {labels.dtype}")
     n, k = logits.shape
     if labels.min() < 0 or labels.max() >= k:
-        raise ValueError(f"labels must be in [0, {k - 1}] for {k} classes; found values from "
-                         f"{labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"labels must be in [0, {k - 1}] for {k} classes; found values from "
+            f"{labels.min()} to {labels.max()}"
+        )
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     log_probs = shifted - log_z

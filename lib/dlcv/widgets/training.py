@@ -24,9 +24,9 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from dlcv.layers import Conv2D, ReLU, softmax
+from dlcv.layers import Conv2D, ReLU
 from dlcv.plot import colorize, display_range, to_png
-from dlcv.train import Sequential, activations
+from dlcv.train import Sequential, activations, predict_proba
 
 __all__ = ["DigitInspector", "conv_feature_maps", "digit_inspector", "feature_mosaic"]
 
@@ -97,10 +97,10 @@ def _bars_html(probs: np.ndarray, label: int) -> str:
             f"<span style='width:1.2em'>{k}</span>"
             f"<span style='display:inline-block;width:160px;background:#eee'>"
             f"<span style='display:block;height:12px;width:{160 * p:.0f}px;background:{colour}'>"
-            f"</span></span><span>{p:6.1%}{mark}</span></div>")
+            f"</span></span><span>{p:6.1%}{mark}</span></div>"
+        )
     verdict = "correct" if pred == label else "wrong"
-    return (f"<b>predicted {pred} ({probs[pred]:.1%}), true {label}: {verdict}</b>"
-            + "".join(rows))
+    return f"<b>predicted {pred} ({probs[pred]:.1%}), true {label}: {verdict}</b>" + "".join(rows)
 
 
 class DigitInspector(widgets.VBox):
@@ -133,25 +133,32 @@ class DigitInspector(widgets.VBox):
             raise TypeError(f"model must be a dlcv.train.Sequential, got {type(model).__name__}")
         images, labels = np.asarray(images), np.asarray(labels)
         if images.ndim != 4 or labels.shape != (len(images),) or len(images) == 0:
-            raise ValueError(f"images must be (N, C, H, W) with N >= 1 and labels (N,), got "
-                             f"{images.shape} and {labels.shape}")
+            raise ValueError(
+                f"images must be (N, C, H, W) with N >= 1 and labels (N,), got "
+                f"{images.shape} and {labels.shape}"
+            )
         self.model, self.images, self.labels = model, images, labels
-        logits = np.concatenate([model.eval().forward(images[i:i + 500].astype(model.dtype))
-                                 for i in range(0, len(images), 500)])
-        self.probs = softmax(logits.astype(np.float64))
+        self.probs = predict_proba(model, images)
         self.mistakes = np.flatnonzero(self.probs.argmax(axis=1) != labels)
         self._maps: dict[int, list[np.ndarray]] = {}  # feature maps of the images seen
         self.show = widgets.Dropdown(options=SHOW, value=SHOW[0], description="show")
-        self.index = widgets.IntSlider(min=0, max=len(images) - 1, value=start,
-                                       description="image", continuous_update=True)
+        self.index = widgets.IntSlider(
+            min=0, max=len(images) - 1, value=start, description="image", continuous_update=True
+        )
         self.status = widgets.HTML()
         self.picture = widgets.Image(format="png")
         self.bars = widgets.HTML()
         self.message = widgets.HTML()
         self.show.observe(self._on_show, names="value")
         self.index.observe(self._on_change, names="value")
-        super().__init__([widgets.HBox([self.show, self.index]), self.status,
-                          widgets.HBox([self.picture, self.bars]), self.message])
+        super().__init__(
+            [
+                widgets.HBox([self.show, self.index]),
+                self.status,
+                widgets.HBox([self.picture, self.bars]),
+                self.message,
+            ]
+        )
         self.update()
 
     def current(self) -> int:
@@ -183,26 +190,34 @@ class DigitInspector(widgets.VBox):
                 self._maps[i] = conv_feature_maps(self.model, image.astype(self.model.dtype))
             maps = self._maps[i]
             digit = feature_mosaic(image[:1], zoom=4, ncols=1)
-            panels = [digit] + [feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps]
+            panels = [digit] + [
+                feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps
+            ]
             height = max(p.shape[0] for p in panels)
-            row = np.full((height, sum(p.shape[1] for p in panels) + 12 * len(panels), 3), 255,
-                          np.uint8)
+            row = np.full(
+                (height, sum(p.shape[1] for p in panels) + 12 * len(panels), 3), 255, np.uint8
+            )
             x = 0
             for p in panels:
-                row[:p.shape[0], x:x + p.shape[1]] = p
+                row[: p.shape[0], x : x + p.shape[1]] = p
                 x += p.shape[1] + 12
             self.picture.value = to_png(row)
             self.bars.value = _bars_html(self.probs[i], label)
-            names = " | ".join(f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
-                               for k, m in enumerate(maps))
-            self.status.value = (f"test image {i} (of {len(self.images)}; {len(self.mistakes)} "
-                                 f"mistakes) — left: the digit; then {names}")
+            names = " | ".join(
+                f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
+                for k, m in enumerate(maps)
+            )
+            self.status.value = (
+                f"test image {i} (of {len(self.images)}; {len(self.mistakes)} "
+                f"mistakes) — left: the digit; then {names}"
+            )
             self.message.value = ""
         except Exception as err:  # a widget callback must never raise
             self._error(f"{type(err).__name__}: {err}")
 
 
-def digit_inspector(model: Sequential, images: np.ndarray, labels: np.ndarray,
-                    start: int = 0) -> DigitInspector:
+def digit_inspector(
+    model: Sequential, images: np.ndarray, labels: np.ndarray, start: int = 0
+) -> DigitInspector:
     """Create a :class:`DigitInspector` (display it as a cell's last expression)."""
     return DigitInspector(model, images, labels, start)
