@@ -1,0 +1,94 @@
+"""Chapter 07's experiment: one training run with or without augmentation.
+
+The LeNet-style CNN of :func:`dlcv.train.lenet` is trained on a stratified subset of the
+MNIST training split, without augmentation, with label-preserving augmentation (small
+rotations, zooms and shifts; no flips) or with the tutorial's kind of augmentation (coin
+flips for a transpose, a left-right and a top-bottom flip), and tested on the held-out
+images. ``scripts/augmentation_experiment.py`` runs the whole grid and writes
+``lib/dlcv/assets/augmentation_experiment.csv``; chapter 07 reads that file and re-runs
+some rows live with :func:`train_run` to check them.
+
+Fairness: for a given size and seed, every setting gets the same subset, the same initial
+weights, the same order of mini-batches and the same number of gradient steps; the only
+difference is that with augmentation every epoch trains on a freshly augmented copy.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
+
+from dlcv.augment import Compose, RandomRotation, RandomScale, RandomTranslation
+from dlcv.train import Adam, evaluate, fit, lenet
+
+SIZES = (100, 300, 1000)
+SEEDS = (0, 1, 2, 3, 4)
+STEPS = 750
+BATCH_SIZE = 20
+LR = 1e-3
+COLUMNS = ("n_train", "augmentation", "seed", "epochs", "steps", "train_accuracy", "test_accuracy",
+           "train_loss", "test_loss", "seconds")
+
+# Label-preserving for digits: up to ±15 degrees, ±10 % zoom, ±2 pixels; no flips.
+PIPELINE = Compose([RandomRotation(15), RandomScale(0.9, 1.1), RandomTranslation(2)])
+
+
+def tutorial_flips(x, rng, layout="NCHW"):
+    """Our version of the tutorial's augmentation, on a batch (N, C, H, W) of square
+    images: three coin flips per image, for a transpose, a left-right and a top-bottom flip."""
+    x = x.copy()
+    flips = (lambda a: a.swapaxes(-1, -2), lambda a: a[..., ::-1], lambda a: a[..., ::-1, :])
+    for flip in flips:
+        chosen = rng.random(len(x)) < 0.5
+        x[chosen] = flip(x[chosen])
+    return x
+
+
+SETTINGS = {"none": None, "label-preserving": PIPELINE,
+            "tutorial flips": Compose([tutorial_flips])}
+"""The three ways of training compared: no augmentation, the label-preserving pipeline,
+and the tutorial's flips and transpose (which change what many digits look like)."""
+
+
+def stratified_subset(x, y, n, seed):
+    """``n`` images, classes in the proportions of ``y`` (10 per class for n = 100)."""
+    if n >= len(y):
+        return x, y
+    index, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y,
+                                random_state=seed)
+    return x[index], y[index]
+
+
+def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_SIZE,
+              lr=LR):
+    """Train one CNN; return the CSV row (a dict; accuracies as fractions) and the model.
+
+    Runs with one BLAS thread: matrix products then add up in the same order on every
+    run, so the same arguments give the same weights bit for bit (with two threads the
+    last bits can differ), and on a busy machine it is also faster.
+    """
+    x, y = stratified_subset(data.x_train, data.y_train, n_train, seed)
+    if steps * batch_size % n_train:
+        raise ValueError(f"steps * batch_size ({steps * batch_size}) must be a multiple "
+                         f"of n_train ({n_train})")
+    epochs = steps * batch_size // n_train
+    model, optimizer = lenet(rng=seed), Adam(lr)
+    pipeline = SETTINGS[augmentation]
+    augment_rng = np.random.default_rng([seed, 7])
+    start = time.perf_counter()
+    with threadpool_limits(1):
+        for epoch in range(epochs):
+            images = x if pipeline is None else pipeline(x, rng=augment_rng)
+            fit(model, images, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
+                seed=seed * 10_000 + epoch, verbose=False)
+        train_loss, train_acc = evaluate(model, x, y)
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+    row = {"n_train": n_train, "augmentation": augmentation, "seed": seed,
+           "epochs": epochs, "steps": steps, "train_accuracy": train_acc,
+           "test_accuracy": test_acc, "train_loss": round(float(train_loss), 6),
+           "test_loss": round(float(test_loss), 6),
+           "seconds": round(time.perf_counter() - start, 1)}
+    return row, model
