@@ -12,6 +12,7 @@ from skimage import data
 
 from dlcv import conv2d, convolve2d, correlate2d, output_size
 from dlcv.conv import conv2d_backward
+from dlcv.gradcheck import numerical_gradient
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None)
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -562,20 +563,6 @@ def test_conv2d_bad_input_raises_a_clear_error(kwargs, error, match):
 
 
 # ---------------------------------------------------------------- conv2d_backward
-
-
-def numerical_gradient(f, a, eps=1e-6):
-    """Centred differences of the scalar function f() with respect to array a (in place)."""
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        plus = f()
-        a[idx] = old - eps
-        minus = f()
-        a[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from skimage import data
 
 from dlcv import avg_pool2d, max_pool2d
 from dlcv.pool import avg_pool2d_backward, max_pool2d_backward
+from dlcv.gradcheck import numerical_gradient, relative_error
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None)
 
@@ -180,23 +181,6 @@ def test_matches_torch(kwargs):
 
 
 # ---------------------------------------------------------------- backward
-
-
-def numerical_gradient(f, a, eps=1e-6):
-    grad = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        plus = f()
-        a[idx] = old - eps
-        minus = f()
-        a[idx] = old
-        grad[idx] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def relative_error(a, b):
-    return np.max(np.abs(a - b)) / max(np.max(np.abs(a) + np.abs(b)), 1e-300)
 
 
 backward_cases = [
