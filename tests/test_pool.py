@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 from skimage import data
 
 from dlcv import avg_pool2d, max_pool2d
-from dlcv.pool import avg_pool2d_backward, max_pool2d_backward
 from dlcv.gradcheck import numerical_gradient, relative_error
+from dlcv.pool import avg_pool2d_backward, max_pool2d_backward
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None)
 
