@@ -188,7 +188,8 @@ def _bare_analyze():
 
 
 CASES += [
-    Case("shape calculator: edit a kernel (VGG-16, 18 rows)", _calculator_edit_kernel, _bare_analyze),
+    Case("shape calculator: edit a kernel (VGG-16, 18 rows)", _calculator_edit_kernel,
+         _bare_analyze),
     Case("shape calculator: add / remove a layer (VGG-16)", _calculator_add_remove, _bare_analyze),
 ]
 

@@ -46,7 +46,8 @@ def _has_widgets(nb) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(p).resolve() for p in argv] or sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    chapters = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+    paths = [Path(p).resolve() for p in argv] or chapters
     if not paths:
         print("No notebooks found in chapters/.", file=sys.stderr)
         return 1

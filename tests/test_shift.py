@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
-from numpy.lib.stride_tricks import sliding_window_view
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
 
 from dlcv import correlate2d, max_pool2d
 from dlcv.shift import (

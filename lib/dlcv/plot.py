@@ -422,7 +422,8 @@ def plot_receptive_fields(report, ax: Axes | None = None, title: str | None = No
     ax.plot(index, size, marker="s", color="C1", linestyle="--", label="output height (pixels)")
     ax.set_yscale("log", base=2)
     ax.yaxis.set_major_formatter(mpl.ticker.ScalarFormatter())
-    ax.set_xticks(index, ["input"] + [f"{r.index} {r.layer.describe().split(',')[0]}" for r in layers],
+    names = [f"{r.index} {r.layer.describe().split(',')[0]}" for r in layers]
+    ax.set_xticks(index, ["input"] + names,
                   rotation=60, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("pixels (log scale)")
@@ -677,7 +678,8 @@ def plot_history(history, axes: Sequence[Axes] | None = None, title: str | None 
         if title:
             fig.suptitle(title)
     epochs = np.arange(1, len(history.loss) + 1)
-    for ax, key, label in ((axes[0], "loss", "cross-entropy loss"), (axes[1], "accuracy", "accuracy")):
+    panels = ((axes[0], "loss", "cross-entropy loss"), (axes[1], "accuracy", "accuracy"))
+    for ax, key, label in panels:
         ax.plot(epochs, getattr(history, key), "o-", color=OKABE_ITO[0], label="training (running)")
         val = getattr(history, f"val_{key}")
         if len(val):

@@ -42,7 +42,7 @@ from dlcv import kernels, plot
 from dlcv.conv import correlate2d
 from dlcv.data import load_mnist, sample_image
 from dlcv.pool import avg_pool2d, max_pool2d
-from dlcv.shift import POOLS, equivariance_error, interior_mask, pool_compare, shift_image
+from dlcv.shift import POOLS, interior_mask, pool_compare, shift_image
 
 __all__ = ["IMAGES", "MAX_SHIFT", "ShiftExplorer", "shift_explorer"]
 

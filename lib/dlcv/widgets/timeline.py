@@ -1,7 +1,8 @@
 """A dated timeline of computer-vision milestones, as a figure and as a widget.
 
 The milestones live in a CSV file (one row per cited publication, see
-``lib/dlcv/assets/milestones.csv``, found with ``dlcv.data.asset_path``); this module reads them, places their labels on a
+``lib/dlcv/assets/milestones.csv``, found with ``dlcv.data.asset_path``); this module
+reads them, places their labels on a
 real time axis without overlaps, and offers a small explorer that filters them by
 category and by a range of years.
 
