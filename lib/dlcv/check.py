@@ -24,12 +24,17 @@ import numpy as np
 
 __all__ = ["check_array", "check_function", "check_true", "check_value"]
 
-_PLACEHOLDER = "is still the placeholder {!r}: replace it with your answer"
+_PLACEHOLDER = "is still the placeholder {}: replace it with your answer"
 
 
 def _report(ok: bool, message: str) -> bool:
     print(f"{'✅' if ok else '❌'} {message}")
     return ok
+
+
+def _placeholder_text(x) -> str:
+    """How a placeholder looks in the learner's code: ``...`` or ``None``."""
+    return "..." if x is Ellipsis else repr(x)
 
 
 def _show(x, limit: int = 60) -> str:
@@ -52,7 +57,7 @@ def _fmt(v) -> str:
 def _array_reason(answer, expected: np.ndarray, atol: float, rtol: float) -> str | None:
     """Why ``answer`` does not match ``expected`` (None if it does)."""
     if answer is None or answer is Ellipsis:
-        return _PLACEHOLDER.format(answer)
+        return _PLACEHOLDER.format(_placeholder_text(answer))
     try:
         got = np.asarray(answer)
     except Exception:  # e.g. ragged nested lists
@@ -87,7 +92,7 @@ def _value_reason(answer, expected, tol: float, where: str = "") -> str | None:
     if answer is None or answer is Ellipsis:
         if expected is None:
             return None
-        return f"{at}{_PLACEHOLDER.format(answer)}"
+        return f"{at}{_PLACEHOLDER.format(_placeholder_text(answer))}"
     if isinstance(expected, np.ndarray):
         reason = _array_reason(answer, expected, atol=tol, rtol=0.0)
         return None if reason is None else f"{at}{reason}"
