@@ -1,6 +1,7 @@
 # Two commands do all the set-up:
 #   make book   create .venv from requirements.txt and build the HTML book offline
 #   make test   create .venv if needed and run every test (library, notebooks, book, browser)
+#   make test-fast the library tests only (no notebooks, book or browser): a few minutes
 # Other targets:
 #   make execute   re-execute every chapter in place (stores outputs and widget state)
 #   make bench     run the speed benchmarks
@@ -11,7 +12,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test execute bench lab clean venv
+.PHONY: book test test-fast execute bench lab clean venv
 
 venv: $(STAMP)
 
@@ -28,6 +29,9 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow" -q
 
 execute: $(STAMP)
 	$(PY) scripts/execute_notebooks.py
