@@ -45,3 +45,23 @@ def test_train_run_is_deterministic_and_reports_a_row(mnist):
 def test_train_run_rejects_steps_that_do_not_fill_whole_epochs(mnist):
     with pytest.raises(ValueError, match=r"must be a multiple of n_train \(300\)"):
         train_run(mnist, 300, "none", seed=0, steps=7, batch_size=20)
+
+
+def test_load_results_reads_the_shipped_csv_with_types(tmp_path):
+    from dlcv.augment_experiment import COLUMNS, SEEDS, load_results
+
+    results = load_results()
+    assert results.header and all(line.startswith("#") for line in results.header)
+    assert results.runs and set(results.runs[0]) == set(COLUMNS)
+    assert all(isinstance(r["seed"], int) and isinstance(r["test_accuracy"], float)
+               for r in results.runs)
+    values = results.values(100, "none")
+    assert len(values) == len(SEEDS) and np.all((values > 0) & (values <= 1))
+    with pytest.raises(ValueError, match="no run with n_train=7"):
+        results.values(7, "none")
+    with pytest.raises(ValueError, match="column must be one of"):
+        results.values(100, "none", "accuracy")
+    bad = tmp_path / "other.csv"
+    bad.write_text("# a comment\na,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="is not the experiment's CSV"):
+        load_results(bad)

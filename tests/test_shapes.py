@@ -431,3 +431,42 @@ def test_report_displays_as_html_and_text_in_notebooks():
     printer = Printer()
     report._repr_pretty_(printer, cycle=False)
     assert printer.value == report.table()
+
+
+def test_vgg16_has_13_convolutions_and_5_pools_and_a_212_receptive_field():
+    from dlcv.shapes import PRESETS, bounding_box, vgg16
+
+    layers = vgg16()
+    assert [layer.kind for layer in layers].count("conv") == 13
+    assert [layer.kind for layer in layers].count("pool") == 5
+    assert PRESETS["VGG-16 (conv part)"][1] == layers
+    assert analyze((3, 224, 224), layers).layers[-1].rf == (212, 212)
+    thin = [layer for layer in vgg16(3, channels=False) if layer.kind == "conv"]
+    assert all(layer.out_channels == 1 for layer in thin)
+    assert len(vgg16(2)) == 6
+    with pytest.raises(ValueError, match="blocks must be between 1 and 5"):
+        vgg16(6)
+    with pytest.raises(TypeError, match="blocks must be an int"):
+        vgg16(2.0)
+    # the geometry without channels is the same; measured on the first 3 blocks
+    one = vgg16(3, channels=False)
+    size, _ = bounding_box(impulse_response((1, 56, 56), one, out_pixel=(3, 3)) > 0)
+    assert size == analyze((1, 56, 56), one).layers[-1].rf == (44, 44)
+
+
+def test_bounding_box_of_random_masks_matches_a_direct_search():
+    from dlcv.shapes import bounding_box
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        mask = rng.random((rng.integers(1, 20), rng.integers(1, 20))) < 0.1
+        if not mask.any():
+            mask[rng.integers(mask.shape[0]), rng.integers(mask.shape[1])] = True
+        rows = [i for i in range(mask.shape[0]) if mask[i].any()]
+        cols = [j for j in range(mask.shape[1]) if mask[:, j].any()]
+        expected = ((rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1), (rows[0], cols[0]))
+        assert bounding_box(mask) == expected
+    with pytest.raises(ValueError, match="no non-zero pixel"):
+        bounding_box(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="mask must be 2-D"):
+        bounding_box(np.ones(3))

@@ -355,3 +355,45 @@ def test_strided_features_shapes_and_errors():
         strided_features(image, [np.ones((2, 3, 3)), np.ones((5, 3, 3, 3))])
     with pytest.raises(ValueError, match="at least one filter bank"):
         strided_features(image, [])
+
+
+def test_accuracy_under_shift_matches_a_direct_computation():
+    from dlcv.data import load_mnist
+    from dlcv.shift import accuracy_under_shift
+    from dlcv.train import load_lenet_mnist, predict
+
+    data, model = load_mnist(), load_lenet_mnist()
+    x, y = data.x_test[:200], data.y_test[:200]
+    result = accuracy_under_shift(model, x, y, shifts=[0, 3])
+    assert result.shifts == (0, 3)
+    assert set(result.accuracy) == {"right", "left", "down", "up"}
+    unshifted = float(np.mean(predict(model, x) == y))
+    assert all(a[0] == unshifted for a in result.accuracy.values())
+    assert result.ink_lost[0] == 0
+    moved = np.zeros_like(x)  # 3 pixels to the right, zero fill, by slicing
+    moved[..., 3:] = x[..., :-3]
+    assert result.accuracy["right"][1] == float(np.mean(predict(model, moved) == y))
+    x64 = x.astype(np.float64)
+    lost = [1 - np.roll(x64, s, axis=a)[idx].sum() / x64.sum() for s, a, idx in
+            [(3, -1, np.s_[..., 3:]), (-3, -1, np.s_[..., :-3]), (3, -2, np.s_[..., 3:, :]),
+             (-3, -2, np.s_[..., :-3, :])]]
+    assert result.ink_lost[1] == pytest.approx(np.mean(lost), rel=1e-9)
+    assert result.mean_accuracy.shape == (2,)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"images": np.zeros((2, 28, 28))}, ValueError, r"images must have shape \(N, C, H, W\)"),
+        ({"labels": np.zeros(3, int)}, ValueError, r"labels must have shape \(2,\)"),
+        ({"shifts": [1.5]}, TypeError, "shifts must be whole numbers of pixels"),
+        ({"shifts": [-1]}, ValueError, "shifts must be one or more distances >= 0"),
+        ({"shifts": []}, ValueError, "shifts must be one or more distances >= 0"),
+    ],
+)
+def test_accuracy_under_shift_rejects_bad_input(kwargs, error, message):
+    from dlcv.shift import accuracy_under_shift
+
+    args = {"model": None, "images": np.zeros((2, 1, 28, 28)), "labels": np.zeros(2, int)}
+    with pytest.raises(error, match=message):
+        accuracy_under_shift(**(args | kwargs))

@@ -15,7 +15,10 @@ difference is that with augmentation every epoch trains on a freshly augmented c
 
 from __future__ import annotations
 
+import csv
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -92,3 +95,57 @@ def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_S
            "test_loss": round(float(test_loss), 6),
            "seconds": round(time.perf_counter() - start, 1)}
     return row, model
+
+
+_INT_COLUMNS = ("n_train", "seed", "epochs", "steps")
+
+
+@dataclass(frozen=True)
+class Results:
+    """The experiment's CSV, read back: the comment lines and one dict per run.
+
+    Attributes
+    ----------
+    header : list of str
+        The ``#`` lines at the top (command, date, library version, settings).
+    runs : list of dict
+        One per training run, with the keys of :data:`COLUMNS`; counts as ints,
+        accuracies, losses and seconds as floats.
+    """
+
+    header: list[str]
+    runs: list[dict]
+
+    def values(self, n_train: int, augmentation: str, column: str = "test_accuracy"):
+        """One value per seed, in seed order, for a training size and a setting."""
+        if column not in COLUMNS:
+            raise ValueError(f"column must be one of {COLUMNS}, got {column!r}")
+        chosen = sorted((r for r in self.runs if r["n_train"] == n_train
+                         and r["augmentation"] == augmentation), key=lambda r: r["seed"])
+        if not chosen:
+            raise ValueError(f"no run with n_train={n_train} and augmentation={augmentation!r}")
+        return np.array([r[column] for r in chosen])
+
+
+def load_results(path=None) -> Results:
+    """Read the CSV that ``scripts/augmentation_experiment.py`` wrote.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Default: the copy shipped with the library, ``assets/augmentation_experiment.csv``.
+    """
+    from dlcv.data import asset_path
+
+    path = asset_path("augmentation_experiment.csv") if path is None else Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    missing = set(COLUMNS) - set(rows[0] if rows else ())
+    if missing:
+        raise ValueError(f"{path} is not the experiment's CSV: columns {sorted(missing)} missing")
+    for row in rows:
+        for key in COLUMNS:
+            if key != "augmentation":
+                row[key] = int(row[key]) if key in _INT_COLUMNS else float(row[key])
+    return Results(header, rows)

@@ -597,9 +597,27 @@ def dense_equivalent(in_shape, out_shape, bias: bool = True) -> DenseCost:
     return DenseCost(n_in, n_out, n_in * n_out + (n_out if bias else 0), n_in * n_out)
 
 
-def _vgg16() -> tuple[Conv | Pool, ...]:
+def vgg16(blocks: int = 5, channels: bool = True) -> tuple[Conv | Pool, ...]:
+    """The convolutional part of VGG-16 (Simonyan & Zisserman, 2015, configuration D).
+
+    Five blocks of 3x3 convolutions (padding 1; 2, 2, 3, 3 and 3 of them, with 64, 128,
+    256, 512 and 512 maps), each followed by a 2x2 max pool.
+
+    Parameters
+    ----------
+    blocks : int in [1, 5]
+        How many of the five blocks to return (the first ``blocks``).
+    channels : bool
+        False gives one map per layer: the same geometry (sizes, receptive fields) at a
+        fraction of the cost, for running the stack (:func:`impulse_response`).
+    """
+    if isinstance(blocks, bool) or not isinstance(blocks, int):
+        raise TypeError(f"blocks must be an int, got {type(blocks).__name__}")
+    if not 1 <= blocks <= 5:
+        raise ValueError(f"blocks must be between 1 and 5 (VGG-16 has five), got {blocks}")
     layers: list[Conv | Pool] = []
-    for width, repeat in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+    for width, repeat in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))[:blocks]:
+        width = width if channels else 1
         layers += [Conv(width, 3, padding=1) for _ in range(repeat)] + [Pool(2)]
     return tuple(layers)
 
@@ -609,7 +627,7 @@ PRESETS: dict[str, tuple[tuple[int, int, int], tuple[Conv | Pool, ...]]] = {
     # paper's C3 uses a connection table and its S layers have 2 weights per map).
     "LeNet-5 (C1-C5)": ((1, 32, 32), (Conv(6, 5), Pool(2), Conv(16, 5), Pool(2), Conv(120, 5))),
     # Simonyan & Zisserman (2015), configuration D, convolutional part.
-    "VGG-16 (conv part)": ((3, 224, 224), _vgg16()),
+    "VGG-16 (conv part)": ((3, 224, 224), vgg16()),
     # Krizhevsky et al. (2012) as the paper states it: 224x224 input, 96 filters 11x11, stride 4.
     "AlexNet conv1 (224 input)": ((3, 224, 224), (Conv(96, 11, stride=4), Pool(3, stride=2))),
     "AlexNet conv1 (227 input)": ((3, 227, 227), (Conv(96, 11, stride=4), Pool(3, stride=2))),
@@ -817,3 +835,27 @@ def input_gradient(x, layers, out_pixel=None, weights: str = "ones", rng=None) -
                 grad, h_in.shape, layer.kernel_size, layer.stride, layer.padding
             )
     return grad[0]
+
+
+def bounding_box(mask) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Size and top-left corner of the smallest box holding every non-zero pixel.
+
+    Used to read a measured receptive field off :func:`impulse_response` or
+    :func:`input_gradient`: ``bounding_box(response > 0)``.
+
+    Parameters
+    ----------
+    mask : array_like, shape (H, W)
+
+    Returns
+    -------
+    ((height, width), (top, left)) : tuple of int pairs
+    """
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (H, W), got shape {mask.shape}")
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        raise ValueError("mask has no non-zero pixel: there is no box to measure")
+    top, left = int(rows.min()), int(cols.min())
+    return (int(rows.max()) - top + 1, int(cols.max()) - left + 1), (top, left)

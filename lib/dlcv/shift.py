@@ -776,3 +776,77 @@ def alias_profile(image, weights, shifts, kernel_size: int = 2, stride: int = 2,
         map_change.append(min(relative_change(out, m) for m in moved))
         descriptor_change.append(relative_change(global_pool(out), base_descriptor))
     return AliasProfile(shifts, np.array(map_change), np.array(descriptor_change))
+
+
+DIRECTIONS = {"right": (0, 1), "left": (0, -1), "down": (1, 0), "up": (-1, 0)}
+"""Unit steps ``(dy, dx)`` of :func:`accuracy_under_shift`'s four directions."""
+
+
+class ShiftAccuracy(NamedTuple):
+    """What :func:`accuracy_under_shift` measured.
+
+    Attributes
+    ----------
+    shifts : tuple of int
+        The distances d in pixels.
+    accuracy : dict of str to ndarray
+        Direction name -> accuracy (fraction) at each distance.
+    ink_lost : ndarray
+        Share of the images' total ink pushed out of the frame at each distance, the
+        mean over the directions.
+    """
+
+    shifts: tuple[int, ...]
+    accuracy: dict[str, np.ndarray]
+    ink_lost: np.ndarray
+
+    @property
+    def mean_accuracy(self) -> np.ndarray:
+        """Accuracy at each distance, averaged over the directions."""
+        return np.mean(list(self.accuracy.values()), axis=0)
+
+
+def accuracy_under_shift(model, images, labels, shifts=range(7), directions=None) -> ShiftAccuracy:
+    """Accuracy of a classifier on images moved by d pixels in each direction (zero fill).
+
+    Parameters
+    ----------
+    model : dlcv.layers.Sequential
+        A trained classifier (for example :func:`dlcv.models.load_lenet_mnist`).
+    images : ndarray, shape (N, C, H, W)
+        Test images, ink (bright) on a dark (zero) background.
+    labels : ndarray of int, shape (N,)
+    shifts : iterable of int >= 0
+        Distances in pixels.
+    directions : dict of str to (int, int), optional
+        Unit steps ``(dy, dx)``; default :data:`DIRECTIONS` (right, left, down, up).
+
+    Returns
+    -------
+    ShiftAccuracy
+    """
+    from dlcv.train import predict  # core layer; imported here to keep this module light
+
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 4:
+        raise ValueError(f"images must have shape (N, C, H, W), got {images.shape}")
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape ({len(images)},) to match images, "
+                         f"got {labels.shape}")
+    shifts = tuple(shifts)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shifts):
+        raise TypeError(f"shifts must be whole numbers of pixels (ints), got {shifts}")
+    if not shifts or min(shifts) < 0:
+        raise ValueError(f"shifts must be one or more distances >= 0, got {shifts}")
+    directions = DIRECTIONS if directions is None else dict(directions)
+    accuracy = {name: [] for name in directions}
+    ink_lost = np.zeros(len(shifts))
+    total_ink = images.sum()
+    for name, (uy, ux) in directions.items():
+        for i, d in enumerate(shifts):
+            moved = shift_image(images, uy * d, ux * d, mode="zero")
+            hits = predict(model, moved.astype(np.float32)) == labels
+            accuracy[name].append(float(np.mean(hits)))
+            ink_lost[i] += (1 - moved.sum() / total_ink) / len(directions)
+    return ShiftAccuracy(shifts, {k: np.array(v) for k, v in accuracy.items()}, ink_lost)
