@@ -17,6 +17,11 @@ Usage::
 
     .venv/bin/python scripts/augmentation_experiment.py                  # 3 sizes x 3 x 5 seeds
     .venv/bin/python scripts/augmentation_experiment.py --sizes 100 --seeds 0 --out /tmp/one.csv
+    .venv/bin/python scripts/augmentation_experiment.py --jobs 2       # on two worker processes
+
+Each run is one process's job (``dlcv.grid.run_grid``) and depends on its arguments alone
+(seeded, one BLAS thread), so the CSV is the same whatever ``--jobs`` is, apart from the
+seconds column; ``--dask ADDRESS`` sends the runs to a Dask cluster instead.
 
 Writes one CSV row per training run (size, setting, seed, epochs, steps, train and test
 accuracy and loss, seconds) to ``lib/dlcv/assets/augmentation_experiment.csv`` by default,
@@ -34,10 +39,10 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from dlcv.augment_experiment import (
     BATCH_SIZE,
@@ -51,6 +56,7 @@ from dlcv.augment_experiment import (
     train_run,
 )
 from dlcv.data import load_mnist
+from dlcv.grid import grid, run_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "lib" / "dlcv" / "assets" / "augmentation_experiment.csv"
@@ -68,6 +74,13 @@ def _library_version() -> str:
     return f"commit {commit}" + (" with uncommitted changes in lib/dlcv" if dirty else "")
 
 
+def one_run(n_train: int, augmentation: str, seed: int, steps: int, batch_size: int) -> dict:
+    """One training run of the grid (in a worker process): its CSV row."""
+    row, _ = train_run(load_mnist(), n_train, augmentation, seed, steps=steps,
+                       batch_size=batch_size)
+    return row
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
@@ -75,30 +88,44 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes (-1: every core); results do not depend on it")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run on the Dask cluster whose scheduler is at ADDRESS "
+                             "(needs `pip install distributed`)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    data = load_mnist()
-    runs = [(n, aug, seed) for n in args.sizes for seed in args.seeds for aug in args.settings]
+    backend = None
+    if args.dask:
+        from distributed import Client  # optional: only for a cluster
+
+        client = Client(args.dask)  # joblib's "dask" backend runs on this client
+        print(f"running on {client}")
+        backend = "dask"
+    configs = grid(n_train=args.sizes, seed=args.seeds, augmentation=args.settings,
+                   steps=[args.steps], batch_size=[args.batch_size])
+    start = time.perf_counter()
+    rows = run_grid(one_run, configs, jobs=args.jobs, backend=backend, desc="training runs")
+    wall = time.perf_counter() - start
     command = "python scripts/augmentation_experiment.py " + shlex.join(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
         f.write(f"# command: {command.strip()}\n")
         f.write(f"# date: {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-        f.write(f"# model: dlcv.train.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
+        f.write(f"# model: dlcv.models.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
                 f"{args.batch_size}; {args.steps} steps per run; label-preserving pipeline "
                 f"{PIPELINE!r}\n")
         f.write(f"# library: dlcv at {_library_version()}\n")
         f.write(f"# machine: {platform.platform()}, Python {platform.python_version()}, "
-                f"NumPy {np.__version__}\n")
+                f"NumPy {np.__version__}; {args.jobs} worker(s), wall time {wall:.0f} s\n")
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        for n, aug, seed in tqdm(runs, desc="training runs", unit="run"):
-            row, _ = train_run(data, n, aug, seed, steps=args.steps, batch_size=args.batch_size)
-            writer.writerow(row)
-            f.flush()
-            tqdm.write(f"n={n:>5} {aug:<16} seed={seed}  train {row['train_accuracy']:.3f}  "
-                       f"test {row['test_accuracy']:.3f}  ({row['seconds']:.0f} s)")
-    print(f"wrote {len(runs)} rows to {args.out}")
+        writer.writerows(rows)
+    for row in rows:
+        print(f"n={row['n_train']:>5} {row['augmentation']:<16} seed={row['seed']}  "
+              f"train {row['train_accuracy']:.3f}  test {row['test_accuracy']:.3f}  "
+              f"({row['seconds']:.0f} s)")
+    print(f"wrote {len(rows)} rows to {args.out} in {wall:.0f} s on {args.jobs} worker(s)")
     return 0
 
 
