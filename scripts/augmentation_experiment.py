@@ -65,10 +65,20 @@ OUT = ROOT / "lib" / "dlcv" / "assets" / "augmentation_experiment.csv"
 def _library_version() -> str:
     """The git commit of the repository and whether lib/dlcv has uncommitted changes."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                                capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lib/dlcv"], cwd=ROOT,
-                               check=True, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lib/dlcv"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"commit {commit}" + (" with uncommitted changes in lib/dlcv" if dirty else "")
@@ -76,8 +86,9 @@ def _library_version() -> str:
 
 def one_run(n_train: int, augmentation: str, seed: int, steps: int, batch_size: int) -> dict:
     """One training run of the grid (in a worker process): its CSV row."""
-    row, _ = train_run(load_mnist(), n_train, augmentation, seed, steps=steps,
-                       batch_size=batch_size)
+    row, _ = train_run(
+        load_mnist(), n_train, augmentation, seed, steps=steps, batch_size=batch_size
+    )
     return row
 
 
@@ -88,11 +99,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="worker processes (-1: every core); results do not depend on it")
-    parser.add_argument("--dask", metavar="ADDRESS",
-                        help="run on the Dask cluster whose scheduler is at ADDRESS "
-                             "(needs `pip install distributed`)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="worker processes (-1: every core); results do not depend on it",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS "
+        "(needs `pip install distributed`)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     backend = None
@@ -102,8 +120,13 @@ def main(argv: list[str]) -> int:
         client = Client(args.dask)  # joblib's "dask" backend runs on this client
         print(f"running on {client}")
         backend = "dask"
-    configs = grid(n_train=args.sizes, seed=args.seeds, augmentation=args.settings,
-                   steps=[args.steps], batch_size=[args.batch_size])
+    configs = grid(
+        n_train=args.sizes,
+        seed=args.seeds,
+        augmentation=args.settings,
+        steps=[args.steps],
+        batch_size=[args.batch_size],
+    )
     start = time.perf_counter()
     rows = run_grid(one_run, configs, jobs=args.jobs, backend=backend, desc="training runs")
     wall = time.perf_counter() - start
@@ -112,19 +135,25 @@ def main(argv: list[str]) -> int:
     with args.out.open("w", newline="") as f:
         f.write(f"# command: {command.strip()}\n")
         f.write(f"# date: {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-        f.write(f"# model: dlcv.models.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
-                f"{args.batch_size}; {args.steps} steps per run; label-preserving pipeline "
-                f"{PIPELINE!r}\n")
+        f.write(
+            f"# model: dlcv.models.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
+            f"{args.batch_size}; {args.steps} steps per run; label-preserving pipeline "
+            f"{PIPELINE!r}\n"
+        )
         f.write(f"# library: dlcv at {_library_version()}\n")
-        f.write(f"# machine: {platform.platform()}, Python {platform.python_version()}, "
-                f"NumPy {np.__version__}; {args.jobs} worker(s), wall time {wall:.0f} s\n")
+        f.write(
+            f"# machine: {platform.platform()}, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}; {args.jobs} worker(s), wall time {wall:.0f} s\n"
+        )
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
     for row in rows:
-        print(f"n={row['n_train']:>5} {row['augmentation']:<16} seed={row['seed']}  "
-              f"train {row['train_accuracy']:.3f}  test {row['test_accuracy']:.3f}  "
-              f"({row['seconds']:.0f} s)")
+        print(
+            f"n={row['n_train']:>5} {row['augmentation']:<16} seed={row['seed']}  "
+            f"train {row['train_accuracy']:.3f}  test {row['test_accuracy']:.3f}  "
+            f"({row['seconds']:.0f} s)"
+        )
     print(f"wrote {len(rows)} rows to {args.out} in {wall:.0f} s on {args.jobs} worker(s)")
     return 0
 

@@ -33,13 +33,15 @@ def module_sizes(root: Path) -> list[tuple[str, int, str, int]]:
 def main(argv: list[str]) -> None:
     root = Path(argv[1]) if len(argv) > 1 else Path(__file__).parents[1] / "lib" / "dlcv"
     rows = module_sizes(root)
-    print(f"| module | lines | longest function (lines) |\n|---|---:|---|")
+    print("| module | lines | longest function (lines) |\n|---|---:|---|")
     for name, n, fn, fn_len in rows:
         print(f"| {name} | {n} | {fn} ({fn_len}) |")
     total = sum(r[1] for r in rows)
     widgets = sum(r[1] for r in rows if r[0].startswith("dlcv.widgets"))
-    print(f"\n{len(rows)} modules, {total} lines; dlcv.widgets: {widgets} lines "
-          f"({100 * widgets / total:.0f} % of the library)")
+    print(
+        f"\n{len(rows)} modules, {total} lines; dlcv.widgets: {widgets} lines "
+        f"({100 * widgets / total:.0f} % of the library)"
+    )
 
 
 if __name__ == "__main__":
