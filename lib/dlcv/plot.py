@@ -15,7 +15,9 @@ edge map almost white; those values are drawn in the end colours, and
 :meth:`DisplayRange.describe` says how many there are. Small arrays of numbers (kernels)
 use the exact extremes.
 :func:`display_range` decides all this; :func:`colorize` applies it without Matplotlib
-(fast enough for widgets) and :func:`to_png` encodes the result.
+(fast enough for widgets) and :func:`to_png` encodes the result. The three live in
+:mod:`dlcv.render`, with the other array-to-picture helpers of the widgets, and are
+imported here.
 
 >>> import numpy as np
 >>> display_range(np.array([[0.0, 2.0]]))
@@ -26,25 +28,30 @@ DisplayRange(cmap='RdBu_r', vmin=-3.0, vmax=3.0, signed=True, saturated=0.0)
 
 from __future__ import annotations
 
-import functools
-import io
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from PIL import Image
 
-GREY_CMAP = "gray"
-SIGNED_CMAP = "RdBu_r"
-SIGNED_FRACTION = 0.2
-"""An array is drawn as signed when at least this fraction of its values is negative."""
+from dlcv.render import (
+    GREY_CMAP,
+    SIGNED_CMAP,
+    SIGNED_FRACTION,
+    DisplayRange,
+    as_image,
+    colorize,
+    display_range,
+    to_png,
+)
 
 __all__ = [
+    "GREY_CMAP",
+    "SIGNED_CMAP",
+    "SIGNED_FRACTION",
     "DisplayRange",
     "colorize",
     "display_range",
@@ -53,165 +60,6 @@ __all__ = [
     "show_kernel",
     "to_png",
 ]
-
-
-class DisplayRange(NamedTuple):
-    """How an array is mapped to colour.
-
-    ``cmap`` and the limits ``vmin``/``vmax``; ``signed`` tells which rule was used;
-    ``saturated`` is the fraction of the (finite) values outside the limits.
-    """
-
-    cmap: str
-    vmin: float
-    vmax: float
-    signed: bool
-    saturated: float = 0.0
-
-    def describe(self) -> str:
-        """One line for a caption, e.g. ``'signed: RdBu_r, white = 0, limits ±0.52'``."""
-        if self.signed:
-            text = f"signed: {self.cmap}, white = 0, limits ±{self.vmax:.3g}"
-        else:
-            text = f"grey: black = {self.vmin:.3g}, white = {self.vmax:.3g}"
-        if self.saturated > 0:
-            text += f" ({100 * self.saturated:.1f} % of values saturate)"
-        return text
-
-
-def _as_image_array(array, name: str = "image") -> np.ndarray:
-    """Validate a 2-D (H, W) or colour (H, W, 3) numeric array and return it as float."""
-    a = np.asarray(array)
-    if a.dtype == bool or a.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real numeric array, got dtype {a.dtype}")
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-        raise ValueError(f"{name} must have shape (H, W) or (H, W, 3), got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {a.shape})")
-    return a.astype(np.float64, copy=False)
-
-
-def display_range(array, signed: bool | None = None, vmin: float | None = None,
-                  vmax: float | None = None, saturate: float = 0.0) -> DisplayRange:
-    """Choose the colour map and limits for showing ``array``.
-
-    Parameters
-    ----------
-    array : array_like, shape (H, W) or (H, W, 3)
-        The values to show. NaN and infinity are ignored when computing the limits.
-    signed : bool, optional
-        Force the signed (diverging) or the grey rule. By default an array is signed
-        when at least :data:`SIGNED_FRACTION` of its finite values are negative.
-    vmin, vmax : float, optional
-        Fix the limits instead (for example ``vmin=0, vmax=1`` for a photo in
-        [0, 1]); for the signed rule only ``vmax`` is used, as ``±|vmax|``.
-    saturate : float, default 0
-        Fraction of the values allowed beyond the limits (0 uses the extremes; the image
-        helpers :func:`show_image` and :func:`image_grid` use 0.01). Signed
-        limits are the ``1 - saturate`` quantile of ``|a|``; grey limits are the
-        ``saturate / 2`` and ``1 - saturate / 2`` quantiles, with black at 0 when
-        no value is negative.
-
-    Returns
-    -------
-    DisplayRange
-        A constant array still gets limits spanning a non-zero interval.
-    """
-    a = _as_image_array(array, "array")
-    if not 0 <= saturate < 1:
-        raise ValueError(f"saturate must be in [0, 1), got {saturate}")
-    values = a.ravel()
-    if not np.isfinite(values.sum()):  # cheap test first: NaN/inf are rare
-        values = values[np.isfinite(values)]
-    if values.size == 0:
-        values = np.zeros(1)
-    # quantiles of a regular subsample (at most ~65k values) keep a widget update fast;
-    # saturate=0 asks for the exact extremes, so it looks at every value
-    sample = values if saturate == 0 else values[:: max(1, values.size // 65536)]
-    if signed is None:
-        signed = np.count_nonzero(sample < 0) >= SIGNED_FRACTION * sample.size
-    if signed:
-        magnitude = np.abs(sample)
-        m = abs(float(vmax)) if vmax is not None else float(np.quantile(magnitude, 1 - saturate))
-        m = m if m > 0 else float(np.abs(values).max())
-        low, high = -(m or 1.0), (m or 1.0)
-    else:
-        q_low, q_high = np.quantile(sample, [saturate / 2, 1 - saturate / 2])
-        low = float(vmin) if vmin is not None else (0.0 if values.min() >= 0 else float(q_low))
-        high = float(vmax) if vmax is not None else float(q_high)
-        if high <= low:
-            high = low + 1.0
-    outside = np.count_nonzero((values < low) | (values > high)) / values.size
-    cmap = SIGNED_CMAP if signed else GREY_CMAP
-    return DisplayRange(cmap, low, high, bool(signed), float(outside))
-
-
-def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
-    """Map a 2-D array to RGB bytes with the course's colour rule (no Matplotlib figure).
-
-    Parameters
-    ----------
-    array : array_like, shape (H, W)
-        Values to colour. A colour image (H, W, 3) in [0, 1] is passed through (clipped).
-    rng : DisplayRange, optional
-        The mapping; by default ``display_range(array)``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (H, W, 3), dtype uint8
-    """
-    a = _as_image_array(array, "array")
-    if a.ndim == 3:
-        return (np.clip(a[..., :3], 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-    rng = display_range(a) if rng is None else rng
-    scaled = (a - rng.vmin) * (255.0 / (rng.vmax - rng.vmin)) + 0.5
-    scaled[np.isnan(scaled)] = 0.0
-    index = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
-    return _lut(rng.cmap)[index]
-
-
-@functools.lru_cache(maxsize=16)
-def _lut(cmap: str) -> np.ndarray:
-    """256 RGB colours of a Matplotlib colour map, shape (256, 3) uint8, read-only."""
-    lut = mpl.colormaps[cmap](np.linspace(0.0, 1.0, 256), bytes=True)[:, :3]
-    lut.setflags(write=False)
-    return lut
-
-
-def to_png(rgb, max_size: int | None = None) -> bytes:
-    """Encode an image as PNG bytes, shrinking it so its longer side is at most ``max_size``.
-
-    Parameters
-    ----------
-    rgb : array_like, shape (H, W) or (H, W, 3), dtype uint8
-        For example the result of :func:`colorize`.
-    max_size : int, optional
-        Longest side in pixels of the encoded image (area-averaged down-scaling; an image
-        that is already small enough is not enlarged).
-
-    Returns
-    -------
-    bytes
-        A PNG file.
-    """
-    a = np.asarray(rgb)
-    if a.dtype != np.uint8:
-        raise TypeError(f"rgb must be a uint8 array (see colorize), got dtype {a.dtype}")
-    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or a.size == 0:
-        raise ValueError(
-            f"rgb must have shape (H, W) or (H, W, 3) and be non-empty, got shape {a.shape}"
-        )
-    img = Image.fromarray(a)
-    if max_size is not None:
-        if max_size < 1:
-            raise ValueError(f"max_size must be at least 1, got {max_size}")
-        scale = max_size / max(img.size)
-        if scale < 1:
-            size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-            img = img.resize(size, Image.Resampling.BOX)
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def show_image(
@@ -247,7 +95,7 @@ def show_image(
     -------
     matplotlib.axes.Axes
     """
-    a = _as_image_array(image)
+    a = as_image(image)
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3.2), layout="constrained")
     if a.ndim == 3:
@@ -321,8 +169,12 @@ def image_grid(
     ncols = int(ncols)
     nrows = math.ceil(len(images) / ncols)
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows), dpi=dpi,
-        layout="constrained", squeeze=False,
+        nrows,
+        ncols,
+        figsize=(panel_size * ncols, panel_size * nrows),
+        dpi=dpi,
+        layout="constrained",
+        squeeze=False,
     )
     for i, ax in enumerate(axes.flat):
         if i >= len(images):
@@ -330,8 +182,13 @@ def image_grid(
             continue
         row, col = divmod(i, ncols)
         show_image(
-            images[i], ax=ax, title=None if titles is None else titles[i],
-            signed=signed, colorbar=colorbar, axis_labels=False, saturate=saturate,
+            images[i],
+            ax=ax,
+            title=None if titles is None else titles[i],
+            signed=signed,
+            colorbar=colorbar,
+            axis_labels=False,
+            saturate=saturate,
         )
         shape = np.shape(images[i])
         last_in_column = i + ncols >= len(images)
@@ -367,7 +224,7 @@ def show_kernel(
         Ticks are the offsets from the kernel's centre (``-1, 0, 1`` for 3x3), labelled
         ``column offset`` and ``row offset``.
     """
-    k = _as_image_array(kernel, "kernel")
+    k = as_image(kernel, "kernel")
     if k.ndim != 2:
         raise ValueError(f"kernel must be 2-D (kh, kw), got shape {k.shape}")
     if ax is None:
@@ -379,8 +236,15 @@ def show_kernel(
     for (r, c), value in np.ndenumerate(k):
         text = f"{value:.0f}" if integer else f"{value:.{decimals}f}"
         strong = abs(value) > 0.6 * rng.vmax
-        ax.text(c, r, text, ha="center", va="center", fontsize=8 if k.shape[1] > 3 else 10,
-                color="white" if strong else "black")
+        ax.text(
+            c,
+            r,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8 if k.shape[1] > 3 else 10,
+            color="white" if strong else "black",
+        )
     rows, cols = k.shape
     ax.set_xticks(range(cols), [str(c - cols // 2) for c in range(cols)])
     ax.set_yticks(range(rows), [str(r - rows // 2) for r in range(rows)])
@@ -423,8 +287,7 @@ def plot_receptive_fields(report, ax: Axes | None = None, title: str | None = No
     ax.set_yscale("log", base=2)
     ax.yaxis.set_major_formatter(mpl.ticker.ScalarFormatter())
     names = [f"{r.index} {r.layer.describe().split(',')[0]}" for r in layers]
-    ax.set_xticks(index, ["input"] + names,
-                  rotation=60, ha="right", fontsize=8)
+    ax.set_xticks(index, ["input"] + names, rotation=60, ha="right", fontsize=8)
     ax.set_xlabel("layer")
     ax.set_ylabel("pixels (log scale)")
     ax.grid(True, which="major", alpha=0.3)
@@ -482,7 +345,7 @@ def show_pooling(
     """
     from dlcv.pool import avg_pool2d, max_pool2d
 
-    a = _as_image_array(x, "x")
+    a = as_image(x, "x")
     if a.ndim != 2:
         raise ValueError(f"x must be 2-D (H, W), got shape {a.shape}")
     if mode not in ("max", "avg"):
@@ -548,8 +411,7 @@ def show_pooling(
         f"input {a.shape[0]}×{a.shape[1]}" + (f", padding {padding}" if padding else "")
     )
     ax_out.set_title(
-        f"{name} pool {kernel_size}×{kernel_size}, stride {stride}\n"
-        f"→ {out.shape[0]}×{out.shape[1]}"
+        f"{name} pool {kernel_size}×{kernel_size}, stride {stride}\n→ {out.shape[0]}×{out.shape[1]}"
     )
     return ax_in, ax_out
 
@@ -615,7 +477,7 @@ def show_receptive_fields(
     matplotlib.axes.Axes
         With a legend giving each layer and its receptive field size.
     """
-    a = _as_image_array(image)
+    a = as_image(image)
     if tuple(report.input_shape[1:]) != a.shape[:2]:
         raise ValueError(
             f"the report is for inputs of {report.input_shape[1:]}, but the image has "
@@ -692,8 +554,9 @@ def plot_history(history, axes: Sequence[Axes] | None = None, title: str | None 
     return axes[0], axes[1]
 
 
-def show_confusion_matrix(y_true, y_pred, n_classes: int | None = None, ax: Axes | None = None,
-                          title: str | None = None) -> Axes:
+def show_confusion_matrix(
+    y_true, y_pred, n_classes: int | None = None, ax: Axes | None = None, title: str | None = None
+) -> Axes:
     """Counts of (true class, predicted class) pairs as an annotated viridis grid.
 
     Parameters
@@ -710,8 +573,10 @@ def show_confusion_matrix(y_true, y_pred, n_classes: int | None = None, ax: Axes
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(f"y_true and y_pred must be 1-D of the same length, got {y_true.shape} "
-                         f"and {y_pred.shape}")
+        raise ValueError(
+            f"y_true and y_pred must be 1-D of the same length, got {y_true.shape} "
+            f"and {y_pred.shape}"
+        )
     k = int(max(y_true.max(), y_pred.max())) + 1 if n_classes is None else n_classes
     counts = np.zeros((k, k), dtype=int)
     np.add.at(counts, (y_true, y_pred), 1)
@@ -720,8 +585,15 @@ def show_confusion_matrix(y_true, y_pred, n_classes: int | None = None, ax: Axes
     image = ax.imshow(np.log1p(counts), cmap="viridis")
     for (i, j), c in np.ndenumerate(counts):
         if c:
-            ax.text(j, i, str(c), ha="center", va="center", fontsize=8,
-                    color="black" if np.log1p(c) > 0.6 * np.log1p(counts.max()) else "white")
+            ax.text(
+                j,
+                i,
+                str(c),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if np.log1p(c) > 0.6 * np.log1p(counts.max()) else "white",
+            )
     ax.set_xticks(range(k))
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted class")
@@ -770,14 +642,21 @@ def image_rows(
         raise ValueError("rows must hold at least one non-empty row of images")
     ncols = max(len(r) for r in rows)
     if titles is not None and [len(t) for t in titles] != [len(r) for r in rows]:
-        raise ValueError(f"titles must have one title per panel: rows have "
-                         f"{[len(r) for r in rows]} panels, titles {[len(t) for t in titles]}")
+        raise ValueError(
+            f"titles must have one title per panel: rows have "
+            f"{[len(r) for r in rows]} panels, titles {[len(t) for t in titles]}"
+        )
     if row_labels is not None and len(row_labels) != len(rows):
         raise ValueError(f"row_labels has {len(row_labels)} entries but there are {len(rows)} rows")
     if not vmax > vmin:
         raise ValueError(f"vmax must be larger than vmin, got vmin={vmin}, vmax={vmax}")
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(panel_size * ncols, panel_size * len(rows)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        ncols,
+        figsize=(panel_size * ncols, panel_size * len(rows)),
+        layout="constrained",
+        squeeze=False,
+    )
     for i, row in enumerate(rows):
         for j, ax in enumerate(axes[i]):
             if j >= len(row):
