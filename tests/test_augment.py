@@ -246,3 +246,33 @@ def test_argument_errors():
         A.Cutout(0)
     with pytest.raises(TypeError, match="transform 1 must be callable, got int"):
         A.Compose([A.RandomFlip(), 3])
+
+
+# ------------------------------------------------------------------ RandomApply
+def test_random_apply_with_p_one_is_the_transform():
+    x = np.random.default_rng(0).random((6, 1, 10, 10))
+    t = A.RandomRotation(30)
+    got = A.RandomApply(t, 1.0)(x, np.random.default_rng(4), "NCHW")
+    rng = np.random.default_rng(4)
+    rng.random(6)  # RandomApply draws one number per image first
+    np.testing.assert_array_equal(got, t(x, rng, "NCHW"))
+    np.testing.assert_array_equal(A.RandomApply(t, 0.0)(x, 4, "NCHW"), x)
+
+
+@settings(max_examples=20, deadline=None)
+@given(p=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
+def test_random_apply_applies_a_fraction_p(p, seed):
+    x = np.zeros((2000, 1, 2, 2))
+    mark = A.RandomApply(lambda im, rng, layout: im + 1, p)  # adds 1 to the chosen images
+    out = mark(x, seed, "NCHW")
+    fraction = float(np.mean(out[:, 0, 0, 0] == 1))
+    assert abs(fraction - p) < 5 * np.sqrt(p * (1 - p) / 2000)  # 5 standard errors
+
+
+def test_random_apply_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="p must be a probability"):
+        A.RandomApply(A.RandomRotation(5), 1.5)
+    with pytest.raises(TypeError, match="transform must be callable"):
+        A.RandomApply(3, 0.5)
+    with pytest.raises(ValueError, match=r"RandomApply works inside Compose.*shape \(4, 4\)"):
+        A.RandomApply(A.RandomRotation(5), 0.5)(np.zeros((4, 4)), 0, "HW")

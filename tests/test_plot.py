@@ -86,3 +86,63 @@ def test_show_kernel_writes_every_weight():
     assert {t.get_text() for t in blur.texts} == {"0.040"} and len(blur.texts) == 25
     with pytest.raises(ValueError, match="kernel must be 2-D"):
         plot.show_kernel(np.ones((3, 3, 3)))
+
+
+# ------------------------------------------------------------------ timelines (chapter 01)
+@pytest.fixture(scope="module")
+def milestones():
+    from dlcv.data import asset_path
+    from dlcv.milestones import load_milestones
+
+    return load_milestones(asset_path("milestones.csv"))
+
+
+def _label_boxes(ax):
+    renderer = ax.figure.canvas.get_renderer()
+    ax.figure.canvas.draw()
+    return [t.get_window_extent(renderer) for t in ax.texts]
+
+
+def test_plot_timeline_labels_fit_and_do_not_overlap(milestones):
+    ax = plot.plot_timeline(milestones)
+    boxes = _label_boxes(ax)
+    assert len(boxes) == len(milestones)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    axes_box = ax.get_window_extent()
+    assert all(b.x0 >= axes_box.x0 - 1 and b.x1 <= axes_box.x1 + 1 for b in boxes)
+    assert all(b.y0 >= axes_box.y0 and b.y1 <= axes_box.y1 for b in boxes)
+    assert ax.get_xlabel() == "Year" and ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [text for text, _, _ in plot.CATEGORIES.values()]
+
+
+def test_plot_timeline_stems_do_not_cross_labels(milestones):
+    ax = plot.plot_timeline(milestones)
+    boxes = _label_boxes(ax)
+    stems = ax.collections[0].get_segments()
+    to_px = ax.transData.transform
+    for (x, y0), (_, y1) in stems:
+        (px, py0), (_, py1) = to_px([(x, y0), (x, y1)])
+        lo, hi = sorted((py0, py1))
+        for box in boxes:
+            crosses = box.x0 + 1 < px < box.x1 - 1 and box.y0 < hi - 1 and lo + 1 < box.y1
+            assert not crosses, (x, box)
+
+
+def test_plot_timeline_on_given_axes_and_small_multiples(milestones):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    assert plot.plot_timeline(milestones[:5], ax, title=None, legend=False) is ax
+    assert len(ax.texts) == 5 and ax.get_legend() is None
+    fig = plot.plot_timeline_by_category(milestones)
+    assert len(fig.axes) == len(plot.CATEGORIES)
+    assert len({a.get_xlim() for a in fig.axes}) == 1  # one shared year axis
+    assert sum(len(a.texts) for a in fig.axes) == len(milestones)
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plot.plot_timeline_by_category([])

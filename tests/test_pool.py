@@ -331,3 +331,34 @@ def test_avg_pool2d_backward_bad_input():
         ValueError, match=r"input_shape \(4, 5\) does not match grad_out of shape \(3, 2, 2\)"
     ):
         avg_pool2d_backward(np.ones((3, 2, 2)), (4, 5), 2)
+
+
+# ------------------------------------------------------------------ window geometry
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 8), s=st.integers(1, 8), data=st.data())
+def test_coverage_matches_pooling_an_impulse_at_every_pixel(n, k, s, data):
+    from dlcv import conv, pool
+
+    p = data.draw(st.integers(0, k // 2))
+    if n + 2 * p < k:
+        return
+    # row c of the batch is an impulse at column c; a pixel is read iff some window sees it
+    impulses = np.eye(n)[:, None, None, :]
+    pooled = avg_pool2d(impulses, (1, k), stride=(1, s), padding=(0, p))
+    measured = pooled.reshape(n, -1).sum(axis=1) > 0
+    np.testing.assert_array_equal(pool.coverage(n, k, s, p), measured)
+    starts = pool.window_starts(n, k, s, p)
+    assert starts.size == conv.output_size(n, k, s, p)
+    np.testing.assert_array_equal(starts, np.arange(starts.size) * s - p)
+
+
+def test_window_owner_gives_each_output_a_tile_of_its_window():
+    from dlcv import pool
+
+    # window 3, stride 2, padding 1 on 7 pixels: windows start at -1, 1, 3, 5
+    np.testing.assert_array_equal(pool.window_owner(range(-1, 8), 7, 3, 2, 1),
+                                  [0, 0, 1, 1, 2, 2, 3, 3, -1])  # fmt: skip
+    # window 2, stride 3: the pixel between two windows belongs to no tile
+    np.testing.assert_array_equal(pool.window_owner(range(7), 7, 2, 3), [0, 0, -1, 1, 1, -1, -1])
+    with pytest.raises(ValueError, match="at most half"):
+        pool.window_starts(7, 2, 2, padding=2)

@@ -396,3 +396,16 @@ def test_lenet_dropout_option_adds_a_dropout_layer():
     model = lenet(dropout=0.3, rng=0)
     assert [type(layer).__name__ for layer in model.layers][-3:] == ["ReLU", "Dropout", "Dense"]
     assert model.n_params == lenet(rng=0).n_params
+
+
+def test_conv_feature_maps_are_the_relu_outputs_of_each_conv():
+    from dlcv.train import activations, conv_feature_maps, lenet
+
+    model = lenet(rng=0)
+    images = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)
+    maps = conv_feature_maps(model, images[0])
+    assert [m.shape for m in maps] == [(8, 28, 28), (16, 14, 14)]
+    np.testing.assert_array_equal(maps[0], activations(model, images[:1])[2][0])
+    assert (maps[1] >= 0).all()
+    with pytest.raises(ValueError, match=r"one image \(C, H, W\), got shape \(2, 1, 28, 28\)"):
+        conv_feature_maps(model, images)

@@ -4,8 +4,6 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
 
 from dlcv import augment
@@ -15,7 +13,6 @@ from dlcv.widgets.augment_explorer import (
     AUGMENTATIONS,
     PRESETS,
     AugmentExplorer,
-    RandomApply,
     augmented_samples,
     build_pipeline,
     explorer_image,
@@ -50,8 +47,11 @@ def test_initial_state(photo):
     assert photo.samples.shape == (ae.N_SAMPLES, ae.WORK_SIZE, ae.WORK_SIZE, 3)
     grid = _decode(photo.grid_view.value)
     rows = -(-ae.N_SAMPLES // ae.N_COLUMNS)
-    assert grid.shape == (rows * (ae.WORK_SIZE + ae.GAP) - ae.GAP,
-                          ae.N_COLUMNS * (ae.WORK_SIZE + ae.GAP) - ae.GAP, 3)
+    assert grid.shape == (
+        rows * (ae.WORK_SIZE + ae.GAP) - ae.GAP,
+        ae.N_COLUMNS * (ae.WORK_SIZE + ae.GAP) - ae.GAP,
+        3,
+    )
     assert _decode(photo.original_view.value).shape == (ae.WORK_SIZE, ae.WORK_SIZE, 3)
     assert "RandomFlip" in photo.status.value and "seed 0" in photo.status.value
     assert photo.update_ms > 0
@@ -63,7 +63,7 @@ def test_grid_shows_the_samples(digit):
     for i, sample in enumerate(digit.samples):
         r, c = divmod(i, ae.N_COLUMNS)
         top, left = r * (tile + ae.GAP), c * (tile + ae.GAP)
-        shown = grid[top:top + tile:zoom, left:left + tile:zoom, 0]
+        shown = grid[top : top + tile : zoom, left : left + tile : zoom, 0]
         expected = np.clip(sample, 0, 1) * 255
         np.testing.assert_allclose(shown.astype(float), expected, atol=2.0)  # 256-level grey map
 
@@ -196,32 +196,7 @@ def test_a_failing_update_shows_a_message_and_recovers(photo, monkeypatch):
     assert photo.error is None and photo.message.value == ""
 
 
-def test_random_apply_with_p_one_is_the_transform():
-    x = np.random.default_rng(0).random((6, 1, 10, 10))
-    t = augment.RandomRotation(30)
-    got = RandomApply(t, 1.0)(x, np.random.default_rng(4), "NCHW")
-    rng = np.random.default_rng(4)
-    rng.random(6)  # RandomApply draws one number per image first
-    np.testing.assert_array_equal(got, t(x, rng, "NCHW"))
-    np.testing.assert_array_equal(RandomApply(t, 0.0)(x, 4, "NCHW"), x)
-
-
-@settings(max_examples=20, deadline=None)
-@given(p=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
-def test_random_apply_applies_a_fraction_p(p, seed):
-    x = np.zeros((2000, 1, 2, 2))
-    out = RandomApply(lambda im, rng, layout: im + 1, p)(x, seed, "NCHW")  # marks the chosen images
-    fraction = float(np.mean(out[:, 0, 0, 0] == 1))
-    assert abs(fraction - p) < 5 * np.sqrt(p * (1 - p) / 2000)  # 5 standard errors
-
-
 def test_bad_arguments_raise_clear_errors():
-    with pytest.raises(ValueError, match="p must be a probability"):
-        RandomApply(augment.RandomRotation(5), 1.5)
-    with pytest.raises(TypeError, match="transform must be callable"):
-        RandomApply(3, 0.5)
-    with pytest.raises(ValueError, match=r"RandomApply works inside Compose.*shape \(4, 4\)"):
-        RandomApply(augment.RandomRotation(5), 0.5)(np.zeros((4, 4)), 0, "HW")
     with pytest.raises(ValueError, match=r"unknown augmentation\(s\) \['shear'\]"):
         build_pipeline({"shear": (1.0, 3)}, 28)
     with pytest.raises(ValueError, match="side must be a positive int"):
@@ -244,8 +219,11 @@ def test_image_rows_draws_every_panel_on_one_fixed_scale():
 
     dark, bright = np.full((4, 4), 0.2), np.full((4, 4), 0.8)
     colour = np.random.default_rng(0).random((5, 6, 3))
-    fig = image_rows([[dark, bright, colour], [bright]], titles=[["a", "b", "c"], ["d"]],
-                     row_labels=["first", "second"])
+    fig = image_rows(
+        [[dark, bright, colour], [bright]],
+        titles=[["a", "b", "c"], ["d"]],
+        row_labels=["first", "second"],
+    )
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 4 and len(fig.axes) == 6  # two unused cells hidden
     assert [ax.get_title() for ax in axes] == ["a", "b", "c", "d"]

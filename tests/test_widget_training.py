@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dlcv.train import Sequential, activations, lenet
-from dlcv.widgets.training import DigitInspector, conv_feature_maps, digit_inspector
+from dlcv.train import Sequential, lenet
+from dlcv.widgets.training import DigitInspector, digit_inspector
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +56,6 @@ def test_a_failing_update_is_reported_inside_the_widget(setup):
     w.images = images[:, :, :3, :3]  # too small for the network: the update must not raise
     w.index.value = 2
     assert "ValueError" in w.message.value
-
-
-def test_feature_maps_are_the_relu_outputs_of_each_conv(setup):
-    model, images, _ = setup
-    maps = conv_feature_maps(model, images[0])
-    assert [m.shape for m in maps] == [(8, 28, 28), (16, 14, 14)]
-    outs = activations(model, images[:1])
-    np.testing.assert_array_equal(maps[0], outs[2][0])
-    assert (maps[1] >= 0).all()
 
 
 def test_bad_arguments_raise_at_creation(setup):

@@ -57,6 +57,7 @@ __all__ = [
     "Compose",
     "Cutout",
     "GaussianNoise",
+    "RandomApply",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -550,3 +551,43 @@ class Compose:
     def __repr__(self):
         inner = ", ".join(repr(t) for t in self.transforms)
         return f"Compose([{inner}])"
+
+
+class RandomApply:
+    """Apply ``transform`` to each image with probability ``p``, inside a :class:`Compose`.
+
+    Parameters
+    ----------
+    transform : callable
+        ``transform(images, rng, layout)``, a random transform of this module.
+    p : float in [0, 1]
+
+    Notes
+    -----
+    Draws one uniform number per image from ``rng``, then runs ``transform`` on the
+    chosen images only (with the same generator), so the result is deterministic for a
+    given seed. ``p = 1`` applies it to every image.
+    """
+
+    def __init__(self, transform, p: float):
+        if not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        self.transform, self.p = transform, float(p)
+
+    def __call__(self, images, rng=None, layout="NCHW"):
+        if layout != "NCHW" or not isinstance(images, np.ndarray) or images.ndim != 4:
+            raise ValueError(
+                f"RandomApply works inside Compose on (N, C, H, W) batches, got "
+                f"layout {layout!r} and shape {np.shape(images)}"
+            )
+        rng = np.random.default_rng(rng)
+        chosen = rng.random(len(images)) < self.p
+        out = images.copy()
+        if chosen.any():
+            out[chosen] = self.transform(images[chosen], rng, "NCHW")
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomApply({self.transform!r}, p={self.p:g})"

@@ -1,4 +1,4 @@
-"""Figure helpers shared by the chapters: images, kernels, grids of small multiples.
+"""Figure helpers shared by the chapters: images, kernels, grids of small multiples, timelines.
 
 Every helper follows the same colour rule, so a reader learns it once:
 
@@ -35,8 +35,21 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MultipleLocator
+from matplotlib.transforms import offset_copy
 
+from dlcv.milestones import (
+    CATEGORIES,
+    check_years,
+    layout_timeline,
+    milestone_label,
+    select_milestones,
+    year_span,
+)
 from dlcv.render import (
     GREY_CMAP,
     SIGNED_CMAP,
@@ -669,4 +682,180 @@ def image_rows(
             axes[i][0].set_ylabel(row_labels[i], fontsize=9)
     if suptitle is not None:
         fig.suptitle(suptitle)
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Timeline of milestones (chapter 01); the data and the label layout: dlcv.milestones
+# ---------------------------------------------------------------------------
+
+__all__ += ["plot_timeline", "plot_timeline_by_category"]
+
+_MARGINS = {"left": 0.02, "right": 0.98}  # axes span of the timeline figures (fractions)
+_LEVEL_HEIGHT_IN = 0.27  # vertical room per label level, inches
+
+
+def plot_timeline(
+    milestones: Sequence[dict],
+    ax=None,
+    *,
+    xlim: tuple[float, float] | None = None,
+    fontsize: float = 9.0,
+    title: str | None = "Milestones of computer vision (year of the cited publication)",
+    legend: bool = True,
+    width: float = 10.0,
+):
+    """Draw milestones on a year axis: a marker per event, a stem, a label that overlaps none.
+
+    Parameters
+    ----------
+    milestones : sequence of dict
+        As returned by :func:`dlcv.milestones.load_milestones` (possibly filtered).
+    ax : matplotlib Axes, optional
+        Where to draw. When None, a figure ``width`` inches wide is made whose height
+        fits the number of label levels.
+    xlim : (float, float), optional
+        Range of years shown; default :func:`dlcv.milestones.year_span` (from 3 years
+        before the first milestone). The right end is moved right as far as the last
+        labels need (:func:`dlcv.milestones.layout_timeline`).
+    fontsize : float, default 9
+    title : str or None
+    legend : bool, default True
+        Show a legend of the categories present.
+    width : float, default 10
+        Width in inches of the figure made when ``ax`` is None.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    xlim = check_years(xlim) if xlim is not None else year_span(milestones)
+    if ax is None:
+        axes_width = width * (_MARGINS["right"] - _MARGINS["left"])
+        levels, _ = layout_timeline(milestones, axes_width, xlim, fontsize)
+        fig = Figure(figsize=(width, _timeline_height(levels, legend)))
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(
+            **_MARGINS, bottom=0.9 / fig.get_figheight(), top=1 - 0.45 / fig.get_figheight()
+        )
+        ax = fig.add_subplot()
+    axes_width = ax.get_position().width * ax.figure.get_figwidth()
+    levels, xlim = layout_timeline(milestones, axes_width, xlim, fontsize)
+    _draw_timeline(ax, milestones, levels, xlim, fontsize, legend_room=legend)
+    if title:
+        ax.set_title(title, fontsize=fontsize + 3)
+    if legend:
+        present = [c for c in CATEGORIES if any(m["category"] == c for m in milestones)]
+        handles = [
+            Line2D(
+                [],
+                [],
+                color=CATEGORIES[c][1],
+                marker=CATEGORIES[c][2],
+                linestyle="",
+                label=CATEGORIES[c][0],
+            )
+            for c in present
+        ]
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            fontsize=fontsize + 0.5,
+            frameon=True,
+            ncols=len(present),
+        )
+    return ax
+
+
+def _timeline_height(levels: np.ndarray, legend: bool) -> float:
+    n_up = int(levels.max()) if len(levels) and levels.max() > 0 else 0
+    n_down = int(-levels.min()) if len(levels) and levels.min() < 0 else 0
+    return 1.6 + _LEVEL_HEIGHT_IN * (n_up + n_down + 2) + (0.35 if legend else 0.0)
+
+
+def _draw_timeline(ax, milestones, levels, xlim, fontsize, legend_room) -> None:
+    top = max(int(levels.max()), 1) if len(levels) else 1
+    bottom = min(int(levels.min()), -1) if len(levels) else -1
+    x = np.array([m["year"] for m in milestones], dtype=float)
+    colours = [CATEGORIES[m["category"]][1] for m in milestones]
+    ax.axhline(0, color="0.3", linewidth=1.2, zorder=1)
+    stems = (
+        np.stack([np.stack([x, np.zeros_like(x)], 1), np.stack([x, levels], 1)], 1)
+        if len(x)
+        else []
+    )
+    ax.add_collection(LineCollection(stems, colors=colours, linewidths=0.9, alpha=0.8, zorder=1))
+    for key, (_, colour, marker) in CATEGORIES.items():
+        mine = np.array([m["category"] == key for m in milestones], dtype=bool)
+        if mine.any():
+            ax.scatter(
+                x[mine],
+                np.zeros(mine.sum()),
+                marker=marker,
+                s=40,
+                color=colour,
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=3,
+            )
+    shifted = offset_copy(ax.transData, fig=ax.figure, x=3, y=0, units="points")
+    for m, level in zip(milestones, levels, strict=True):
+        ax.text(
+            m["year"],
+            level,
+            milestone_label(m),
+            transform=shifted,
+            ha="left",
+            va="center",
+            fontsize=fontsize,
+        )
+    ax.set_xlim(*xlim)
+    ax.set_ylim(bottom - 0.9, top + (1.6 if legend_room else 0.7))
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    span = xlim[1] - xlim[0]
+    ax.xaxis.set_major_locator(MultipleLocator(10 if span > 30 else 5 if span > 12 else 1))
+    ax.xaxis.set_minor_locator(MultipleLocator(5 if span > 30 else 1 if span > 12 else 0.5))
+    ax.set_xlabel("Year")
+    ax.grid(axis="x", color="0.9", linewidth=0.6, zorder=0)
+
+
+def plot_timeline_by_category(
+    milestones: Sequence[dict], width: float = 10.0, fontsize: float = 9.0
+) -> Figure:
+    """Small multiples: one timeline per category, all on the same year axis.
+
+    Returns
+    -------
+    matplotlib Figure
+        One row per category present, heights proportional to the label levels needed.
+    """
+    present = [c for c in CATEGORIES if any(m["category"] == c for m in milestones)]
+    if not present:
+        raise ValueError("milestones: nothing to draw (the list is empty)")
+    groups = [select_milestones(milestones, [c]) for c in present]
+    axes_width = width * (_MARGINS["right"] - _MARGINS["left"])
+    xlim = layout_timeline(milestones, axes_width, year_span(milestones), fontsize)[1]
+    heights = [
+        _timeline_height(layout_timeline(g, axes_width, xlim, fontsize)[0], legend=False) - 1.2
+        for g in groups
+    ]
+    fig = Figure(figsize=(width, sum(heights) + 0.8), layout=None)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(len(groups), 1, height_ratios=heights, hspace=0.75)
+    fig.subplots_adjust(
+        **_MARGINS, bottom=0.55 / fig.get_figheight(), top=1 - 0.35 / fig.get_figheight()
+    )
+    for i, (cat, group) in enumerate(zip(present, groups, strict=True)):
+        ax = fig.add_subplot(grid[i])
+        plot_timeline(group, ax, xlim=xlim, fontsize=fontsize, title=None, legend=False)
+        ax.set_title(
+            f"{CATEGORIES[cat][0]} ({len(group)} milestones)",
+            fontsize=fontsize + 2,
+            color=CATEGORIES[cat][1],
+            loc="left",
+        )
+        if i < len(groups) - 1:
+            ax.set_xlabel("")
     return fig

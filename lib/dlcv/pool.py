@@ -343,3 +343,88 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
         cols = _strided_slice(j, out_hw[1], stride[1])
         padded[:, rows, cols] += share
     return padded[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w].reshape(input_shape)
+
+
+# ------------------------------------------------------------------ window geometry
+__all__ += ["coverage", "window_owner", "window_starts"]
+
+
+def window_starts(n, kernel_size, stride=None, padding=0) -> np.ndarray:
+    """First input index of every pooling window along one axis.
+
+    Parameters
+    ----------
+    n : int
+        Input length.
+    kernel_size, stride, padding : int
+        As in :func:`max_pool2d` (floor mode; ``stride`` defaults to ``kernel_size``).
+
+    Returns
+    -------
+    ndarray of int, shape (n_out,)
+        ``i * stride - padding`` for every output index ``i``; negative values start
+        in the padding.
+
+    Examples
+    --------
+    >>> window_starts(7, 3, 2, padding=1)
+    array([-1,  1,  3,  5])
+    """
+    _, (stride, _), (padding, _), (n_out, _) = _pool_geometry((n, n), kernel_size, stride, padding)
+    return np.arange(n_out) * stride - padding
+
+
+def coverage(n, kernel_size, stride=None, padding=0) -> np.ndarray:
+    """Which input pixels along one axis lie inside at least one pooling window.
+
+    Pixels outside every window never influence the output: floor mode drops the
+    remainder at the end, and a stride larger than the window skips the gaps.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+
+    Examples
+    --------
+    >>> coverage(7, 2, 3).astype(int)
+    array([1, 1, 0, 1, 1, 0, 0])
+    """
+    kernel = _int_pair(kernel_size, "kernel_size", 1)[0]
+    starts = window_starts(n, kernel_size, stride, padding)
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(edges, np.clip(starts, 0, n), 1)
+    np.add.at(edges, np.clip(starts + kernel, 0, n), -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def window_owner(index, n, kernel_size, stride=None, padding=0) -> np.ndarray:
+    """Output index whose *tile* holds each input index along one axis, or -1.
+
+    An output's tile is the first ``min(stride, kernel_size)`` pixels of its window, so
+    tiles never overlap: painting each output value over its tile shows which input
+    pixels became which output value. Indices in the padding (negative, or ``>= n``)
+    may belong to a tile too.
+
+    Parameters
+    ----------
+    index : array_like of int
+        Input indices (``-padding`` to ``n + padding - 1``).
+    n, kernel_size, stride, padding : int
+        As in :func:`window_starts`.
+
+    Returns
+    -------
+    ndarray of int, the shape of ``index``
+
+    Examples
+    --------
+    >>> window_owner(range(7), 7, 2, 3)  # windows [0, 1] and [3, 4]
+    array([ 0,  0, -1,  1,  1, -1, -1])
+    """
+    kernel, (stride, _), (padding, _), (n_out, _) = _pool_geometry(
+        (n, n), kernel_size, stride, padding
+    )
+    shifted = np.asarray(index) + padding
+    owner = np.floor_divide(shifted, stride)
+    inside = (shifted >= 0) & (np.mod(shifted, stride) < min(stride, kernel[0])) & (owner < n_out)
+    return np.where(inside, owner, -1)

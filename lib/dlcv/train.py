@@ -48,6 +48,7 @@ __all__ = [
     "Sequential",
     "TrainingDivergedError",
     "activations",
+    "conv_feature_maps",
     "evaluate",
     "fit",
     "lenet",
@@ -660,6 +661,30 @@ def activations(model: Sequential, x: np.ndarray) -> list[np.ndarray]:
         for layer in model.layers:
             outs.append(layer.forward(outs[-1]))
     return outs
+
+
+def conv_feature_maps(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
+    """Feature maps of one image after each convolution (and its ReLU, when one follows).
+
+    Parameters
+    ----------
+    model : Sequential
+    image : ndarray, shape (C, H, W)
+
+    Returns
+    -------
+    list of ndarray, each (F, H', W')
+        One entry per :class:`~dlcv.layers.Conv2D` layer, in order.
+    """
+    if np.ndim(image) != 3:
+        raise ValueError(f"image must be one image (C, H, W), got shape {np.shape(image)}")
+    outs = activations(model, image[None])
+    maps = []
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, Conv2D):
+            after_relu = i + 1 < len(model.layers) and isinstance(model.layers[i + 1], ReLU)
+            maps.append(outs[i + 2 if after_relu else i + 1][0])
+    return maps
 
 
 def evaluate(

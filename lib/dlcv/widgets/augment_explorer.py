@@ -35,6 +35,7 @@ import numpy as np
 from skimage.transform import resize
 
 from dlcv import augment
+from dlcv.augment import RandomApply
 from dlcv.data import load_mnist, sample_image
 from dlcv.plot import DisplayRange, colorize, to_png
 
@@ -43,7 +44,6 @@ __all__ = [
     "IMAGES",
     "PRESETS",
     "AugmentExplorer",
-    "RandomApply",
     "augment_explorer",
     "augmented_samples",
     "build_pipeline",
@@ -63,44 +63,6 @@ N_SAMPLES = 12
 N_COLUMNS = 4
 GAP = 4  # white pixels between the tiles of the grid
 _GREY = DisplayRange("gray", 0.0, 1.0, False, 0.0)
-
-
-class RandomApply:
-    """Apply ``transform`` to each image with probability ``p``, for :class:`dlcv.augment.Compose`.
-
-    Parameters
-    ----------
-    transform : callable
-        ``transform(images, rng, layout)``, a random transform of :mod:`dlcv.augment`.
-    p : float in [0, 1]
-
-    Notes
-    -----
-    Draws one uniform number per image from ``rng``, then runs ``transform`` on the
-    chosen images only (with the same generator), so the result is deterministic for a
-    given seed. ``p = 1`` applies it to every image.
-    """
-
-    def __init__(self, transform: Callable, p: float):
-        if not callable(transform):
-            raise TypeError(f"transform must be callable, got {type(transform).__name__}")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        self.transform, self.p = transform, float(p)
-
-    def __call__(self, images, rng=None, layout="NCHW"):
-        if layout != "NCHW" or not isinstance(images, np.ndarray) or images.ndim != 4:
-            raise ValueError(f"RandomApply works inside Compose on (N, C, H, W) batches, got "
-                             f"layout {layout!r} and shape {np.shape(images)}")
-        rng = np.random.default_rng(rng)
-        chosen = rng.random(len(images)) < self.p
-        out = images.copy()
-        if chosen.any():
-            out[chosen] = self.transform(images[chosen], rng, "NCHW")
-        return out
-
-    def __repr__(self) -> str:
-        return f"RandomApply({self.transform!r}, p={self.p:g})"
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,12 @@ import numpy as np
 from PIL import Image
 
 from dlcv import kernels
-from dlcv.conv import correlate2d, output_size
+from dlcv.conv import correlate2d
 from dlcv.data import sample_image
 from dlcv.plot import DisplayRange
-from dlcv.pool import avg_pool2d, max_pool2d
+from dlcv.pool import avg_pool2d, coverage, max_pool2d, window_owner, window_starts
 
-__all__ = ["FEATURES", "IMAGES", "PoolingExplorer", "coverage", "pooling_explorer", "window_starts"]
+__all__ = ["FEATURES", "IMAGES", "PoolingExplorer", "pooling_explorer"]
 
 IMAGES = ("camera", "coins", "astronaut")
 """Photos offered (scikit-image samples, converted to grey)."""
@@ -87,42 +87,6 @@ _PALETTE = (
 
 
 # --------------------------------------------------------------------------- geometry
-def window_starts(n: int, kernel_size: int, stride: int, padding: int) -> np.ndarray:
-    """First input index of every pooling window along one axis.
-
-    Parameters
-    ----------
-    n : int
-        Input length.
-    kernel_size, stride, padding : int
-        As in :func:`dlcv.pool.max_pool2d` (floor mode).
-
-    Returns
-    -------
-    ndarray, shape (n_out,), int
-        ``i * stride - padding`` for ``i = 0 .. output_size(n, kernel_size, stride, padding) - 1``;
-        negative values start in the padding.
-    """
-    return np.arange(output_size(n, kernel_size, stride, padding)) * stride - padding
-
-
-def coverage(n: int, kernel_size: int, stride: int, padding: int) -> np.ndarray:
-    """Which input pixels along one axis lie inside at least one pooling window.
-
-    Pixels outside every window never influence the output: floor mode drops the
-    remainder at the end, and a stride larger than the window skips the gaps.
-
-    Returns
-    -------
-    ndarray, shape (n,), bool
-    """
-    starts = window_starts(n, kernel_size, stride, padding)
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(edges, np.clip(starts, 0, n), 1)
-    np.add.at(edges, np.clip(starts + kernel_size, 0, n), -1)
-    return np.cumsum(edges[:-1]) > 0
-
-
 def _crop_origin(where: str, n: int, k: int, s: int, p: int, size: int, detail: int) -> int:
     """Input index of the crop's first row (or column); negative inside the padding.
 
@@ -149,17 +113,6 @@ def _most_detailed(data: np.ndarray, size: int = CROP) -> tuple[int, int]:
     inner = variance[m : max(h - m, m + 1), m : max(w - m, m + 1)]
     r, c = np.unravel_index(np.argmax(inner), inner.shape)
     return int(r + m), int(c + m)
-
-
-def _owner(index: np.ndarray, n_out: int, k: int, s: int, p: int) -> np.ndarray:
-    """Output index whose tile holds each input index, or -1.
-
-    An output's tile is the first ``min(s, k)`` pixels of its window along the axis.
-    """
-    shifted = index + p
-    owner = np.floor_divide(shifted, s)
-    inside = (shifted >= 0) & (np.mod(shifted, s) < min(s, k)) & (owner < n_out)
-    return np.where(inside, owner, -1)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -559,8 +512,8 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
 
 def _pooled_picture(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
     """Each output value painted over the crop where its window starts (a min(stride, k) tile)."""
-    (oh, ow), k, s, p = out.shape, geo.k, geo.s, geo.p
-    oi, oj = _owner(geo.rows, oh, k, s, p), _owner(geo.cols, ow, k, s, p)
+    (h, w), k, s, p = geo.shape, geo.k, geo.s, geo.p
+    oi, oj = window_owner(geo.rows, h, k, s, p), window_owner(geo.cols, w, k, s, p)
     small = _grey(out[np.maximum(oi, 0)][:, np.maximum(oj, 0)], rng)
     small[(oi < 0)[:, None] | (oj < 0)[None, :]] = WHITE
     canvas = _zoom(small)

@@ -24,65 +24,12 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from dlcv.layers import Conv2D, ReLU
-from dlcv.plot import colorize, display_range, to_png
-from dlcv.train import Sequential, activations, predict_proba
+from dlcv.render import feature_mosaic, to_png
+from dlcv.train import Sequential, conv_feature_maps, predict_proba
 
-__all__ = ["DigitInspector", "conv_feature_maps", "digit_inspector", "feature_mosaic"]
+__all__ = ["DigitInspector", "digit_inspector"]
 
 SHOW = ("all test images", "mistakes only")
-
-
-def conv_feature_maps(model: Sequential, image: np.ndarray) -> list[np.ndarray]:
-    """Feature maps after each convolution (and its ReLU, when one follows).
-
-    Parameters
-    ----------
-    model : Sequential
-    image : ndarray, shape (C, H, W)
-
-    Returns
-    -------
-    list of ndarray, each (F, H', W')
-        One entry per :class:`~dlcv.layers.Conv2D` layer, in order.
-    """
-    outs = activations(model, image[None])
-    maps = []
-    for i, layer in enumerate(model.layers):
-        if isinstance(layer, Conv2D):
-            after_relu = i + 1 < len(model.layers) and isinstance(model.layers[i + 1], ReLU)
-            maps.append(outs[i + 2 if after_relu else i + 1][0])
-    return maps
-
-
-def feature_mosaic(maps: np.ndarray, zoom: int = 1, ncols: int = 4, gap: int = 2) -> np.ndarray:
-    """Tile feature maps into one RGB picture with one grey scale for all of them.
-
-    Parameters
-    ----------
-    maps : ndarray, shape (F, h, w)
-    zoom : int
-        Each map is enlarged ``zoom`` times (pixel repetition).
-    ncols : int
-        Maps per row.
-    gap : int
-        White pixels between maps.
-
-    Returns
-    -------
-    ndarray of uint8, shape (rows * (h * zoom + gap), ncols * (w * zoom + gap), 3)
-        Black is the smallest value of all maps (0 after a ReLU), white the largest.
-    """
-    f, h, w = maps.shape
-    nrows = -(-f // ncols)
-    big = np.repeat(np.repeat(maps, zoom, axis=1), zoom, axis=2)
-    padded = np.full((nrows * ncols, h * zoom + gap, w * zoom + gap), np.nan)
-    padded[:f, gap:, gap:] = big
-    mosaic = padded.reshape(nrows, ncols, h * zoom + gap, w * zoom + gap)
-    mosaic = mosaic.transpose(0, 2, 1, 3).reshape(nrows * (h * zoom + gap), -1)
-    rgb = colorize(np.nan_to_num(mosaic), display_range(big.reshape(-1, w * zoom), signed=False))
-    rgb[np.isnan(mosaic)] = 255  # white gaps
-    return rgb
 
 
 def _bars_html(probs: np.ndarray, label: int) -> str:
