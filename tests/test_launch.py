@@ -7,7 +7,8 @@
   repository, only inside Colab; it is tagged ``remove-cell`` and absent from the page.
 * Each notebook checks its environment near the top, and a learner missing the library
   or a dependency gets one line that says what is missing and how to install it.
-* Binder needs only ``runtime.txt`` and ``requirements.txt``.
+* Binder installs ``binder/requirements.txt``: the runtime only, with the pins of
+  ``requirements.txt``.
 
 Pages and notebooks are discovered from ``_toc.yml``.
 """
@@ -230,28 +231,58 @@ def test_colab_cell_is_not_on_the_page(book_html, docname):
 
 
 # --------------------------------------------------------------------------- Binder
-def test_binder_needs_only_runtime_and_requirements():
-    assert (ROOT / "runtime.txt").read_text().strip() == "python-3.11"
-    lines = [
-        line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-    ]
-    lines = [line for line in lines if line]
-    assert lines[-1] == "-e .", "requirements.txt must end with `-e .` (the course library)"
-    unpinned = [
-        line
-        for line in lines[:-1]
-        if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)
-    ]
-    assert not unpinned, f"requirements.txt lines without an exact pin: {unpinned}"
-    names = {re.split(r"[=\[]", line)[0].lower() for line in lines[:-1]}
+def _requirements(path) -> dict[str, str]:
+    """``{name: line}`` of a requirements file, comments dropped; ``-e .`` keyed by itself."""
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    return {re.split(r"[=\[<>~]", line)[0].lower(): line for line in lines if line}
+
+
+PIN = re.compile(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+")
+TOOLS = (
+    "jupyter-book",
+    "sphinx-exercise",
+    "sphinxcontrib-bibtex",
+    "pytest",
+    "hypothesis",
+    "nbval",
+    "playwright",
+    "voila",
+    "ruff",
+    "nbclient",
+)
+
+
+@pytest.mark.parametrize("folder", ["", "binder"], ids=["root", "binder"])
+def test_requirements_are_exact_pins_ending_with_the_library(folder):
+    lines = list(_requirements(ROOT / folder / "requirements.txt").values())
+    assert lines[-1] == "-e .", f"{folder or '.'}/requirements.txt must end with `-e .`"
+    unpinned = [line for line in lines[:-1] if not PIN.fullmatch(line)]
+    assert not unpinned, f"{folder or '.'}/requirements.txt lines without an exact pin: {unpinned}"
+    assert (ROOT / folder / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_installs_the_runtime_only_with_the_same_pins():
+    """Binder (repo2docker reads binder/ first) gets JupyterLab, widgets, the library and
+    what it imports, at the versions CI tests, and none of the book, test or lint tools."""
+    full = _requirements(ROOT / "requirements.txt")
+    binder = _requirements(ROOT / "binder" / "requirements.txt")
+    differ = {
+        name: (line, full.get(name)) for name, line in binder.items() if full.get(name) != line
+    }
+    assert not differ, f"binder/requirements.txt pins differ from requirements.txt: {differ}"
+    tools = sorted(set(binder) & set(TOOLS))
+    assert not tools, f"binder/requirements.txt installs tools a learner does not need: {tools}"
     for needed in ("jupyterlab", "ipywidgets", "ipykernel"):
-        assert needed in names, (
-            f"Binder opens JupyterLab with widgets: pin {needed} in requirements.txt"
-        )
+        assert needed in binder, f"Binder opens JupyterLab with widgets: pin {needed}"
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = {re.split(r"[=\[<>~ ]", dep)[0].lower() for dep in project["dependencies"]}
+    missing = deps - set(binder)
+    assert not missing, f"library dependencies not pinned for Binder: {sorted(missing)}"
     for config in ("environment.yml", "apt.txt", "postBuild", "Pipfile"):
         assert not (ROOT / config).exists() and not (ROOT / "binder" / config).exists(), (
-            f"{config} would change what repo2docker installs; "
-            "Binder should need only runtime.txt and requirements.txt"
+            f"{config} would change what repo2docker installs"
         )
 
 
