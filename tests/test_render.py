@@ -80,6 +80,12 @@ def test_colorize_follows_the_rule(a):
         assert (r > b) == (a[i] > 0)
 
 
+def test_colorize_copes_with_a_tiny_range():
+    rgb = render.colorize(np.array([[1e-308, 0.0], [5e-309, 0.0]]))  # 255 / 1e-308 overflows
+    assert rgb[0, 0].tolist() == [255] * 3 and rgb[0, 1].tolist() == [0] * 3
+    assert 120 < rgb[1, 0, 0] < 135
+
+
 def test_colorize_maps_zero_to_white_for_signed_arrays():
     rgb = render.colorize(np.array([[-1.0, 0.0, 1.0]]))
     assert (rgb[0, 1] > 240).all()

@@ -138,38 +138,10 @@ def test_random_valid_settings_agree_with_dlcv_pool(explorer, k, s, data, mode, 
     )
 
 
-def test_padding_over_half_the_window_shows_a_message_and_the_widget_recovers(explorer):
-    explorer.kernel_size.value = 3
-    last_output, last_pics = explorer.output.copy(), _pictures(explorer)
-    explorer.padding.value = 2  # 2 > 3 // 2
-    assert explorer.error is not None and "half" in explorer.error
-    assert "impossible" in explorer.message.value and "at most 1" in explorer.message.value
-    np.testing.assert_array_equal(explorer.output, last_output)
-    assert _pictures(explorer) == last_pics
-    explorer.kernel_size.value = 4  # now padding 2 is allowed: the widget redraws
-    assert explorer.error is None and explorer.message.value == ""
-    np.testing.assert_array_equal(
-        explorer.output, max_pool2d(explorer.input, 4, stride=2, padding=2)
-    )
-
-
 @pytest.mark.parametrize(("k", "p"), [(k, p) for k in range(1, 9) for p in range(5) if p > k // 2])
-def test_every_impossible_combination_is_reported_not_raised(k, p):
+def test_every_impossible_combination_says_how_to_fix_it(k, p):
     explorer = PoolingExplorer(kernel_size=k, stride=2, padding=p)
-    assert explorer.error is not None
-    assert f"at most {k // 2}" in explorer.message.value
-
-
-def test_an_unexpected_failure_is_shown_not_raised(explorer, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(pe, "max_pool2d", broken)
-    explorer.kernel_size.value = 3
-    assert "RuntimeError" in explorer.message.value and "disk on fire" in explorer.message.value
-    monkeypatch.undo()
-    explorer.kernel_size.value = 4
-    assert explorer.error is None
+    assert "half" in explorer.error and f"at most {k // 2}" in explorer.message.value
 
 
 def test_padding_is_striped_only_when_there_is_padding():

@@ -30,6 +30,8 @@ import matplotlib as mpl
 import numpy as np
 from PIL import Image
 
+from dlcv.pool import avg_pool2d, max_pool2d
+
 __all__ = [
     "GREY_CMAP",
     "SIGNED_CMAP",
@@ -182,7 +184,11 @@ def colorize(array, rng: DisplayRange | None = None) -> np.ndarray:
     if a.ndim == 3:
         return (np.clip(a[..., :3], 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
     rng = display_range(a) if rng is None else rng
-    scaled = (a - rng.vmin) * (255.0 / (rng.vmax - rng.vmin)) + 0.5
+    span = rng.vmax - rng.vmin
+    factor = 255.0 / span
+    with np.errstate(over="ignore"):  # values far beyond a tiny range saturate
+        scaled = (a - rng.vmin) * factor if np.isfinite(factor) else (a - rng.vmin) / span * 255
+    scaled += 0.5
     scaled[np.isnan(scaled)] = 0.0
     index = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
     return _lut(rng.cmap)[index]
@@ -239,9 +245,10 @@ def fit_whole(values, size: int, extremes: bool = False) -> np.ndarray:
     """Shrink or enlarge a 2-D map by whole factors so its longer side is about ``size``.
 
     A map larger than ``size`` is shrunk by the smallest whole factor ``f`` that makes it
-    fit (each ``f`` x ``f`` block becomes one pixel, rows and columns left over at the end
-    are dropped); a smaller map is enlarged by the largest whole factor that still fits.
-    Every displayed pixel then stands for the same number of values.
+    fit (each ``f`` x ``f`` block becomes one pixel: :func:`dlcv.pool.avg_pool2d` with
+    window ``f``, so rows and columns left over at the end are dropped); a smaller map is
+    enlarged by the largest whole factor that still fits. Every displayed pixel then
+    stands for the same number of values.
 
     Parameters
     ----------
@@ -256,15 +263,12 @@ def fit_whole(values, size: int, extremes: bool = False) -> np.ndarray:
     ndarray of float64
     """
     a, size = _map(values), _size(size, "size")
-    h, w = a.shape
-    f = -(-max(h, w) // size)
-    if f > 1:
-        blocks = a[: h // f * f, : w // f * f].reshape(h // f, f, w // f, f)
-        if extremes:
-            top, bottom = blocks.max(axis=(1, 3)), blocks.min(axis=(1, 3))
-            a = np.where(top >= -bottom, top, bottom)
-        else:
-            a = blocks.mean(axis=(1, 3))
+    f = -(-max(a.shape) // size)
+    if f > 1 and extremes:
+        top, bottom = max_pool2d(a, f), -max_pool2d(-a, f)
+        a = np.where(top >= -bottom, top, bottom)
+    elif f > 1:
+        a = avg_pool2d(a, f)
     return zoom(a, max(1, size // max(a.shape)))
 
 

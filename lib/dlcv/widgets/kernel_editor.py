@@ -11,23 +11,24 @@ arithmetic: the input patch under the kernel, the kernel, their elementwise prod
 and the sum, which equals that output pixel.
 
 Everything is computed on the full grey image (at most 512 pixels on its longer side);
-only the pictures are shrunk for display. Every callback catches its errors and shows
-them in the widget's message line, so the widget keeps working after bad input.
+only the pictures are shrunk for display. The last correlation is kept, so picking
+another pixel does not recompute it. A bad setting or a bad upload shows a message and
+the widget keeps working (see :class:`dlcv.widgets.Explorer`).
 """
 
 from __future__ import annotations
 
 import html
 import time
-from contextlib import contextmanager
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
-from PIL import Image, ImageDraw
 
-from dlcv import kernels, plot
+from dlcv import kernels, render
 from dlcv.conv import correlate2d
 from dlcv.data import load_image, sample_image
+from dlcv.widgets.base import Explorer, clear_upload, panel, row, uploaded_files
 
 __all__ = ["SAMPLE_IMAGES", "KernelEditor", "kernel_editor"]
 
@@ -37,11 +38,11 @@ SAMPLE_IMAGES = ("camera", "astronaut", "coins")
 CUSTOM = "custom"
 UPLOAD = "upload"
 MAX_SIZE = 512
-SIZES = (3, 5)
 PADDINGS = ("valid", "same", "full")
 _CELL_WIDTH = "54px"
 SATURATE = 0.01
-"""Fraction of output values allowed beyond the colour limits (see dlcv.plot.display_range)."""
+"""Fraction of output values allowed beyond the colour limits (see dlcv.render.display_range)."""
+_GREY01 = render.DisplayRange(render.GREY_CMAP, 0.0, 1.0, False)
 
 
 def _padding_before(padding: str, k: int) -> int:
@@ -65,53 +66,27 @@ def _resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     return kernel[m : m + size, m : m + size].copy()
 
 
-def _fit(values: np.ndarray, size: int) -> np.ndarray:
-    """Scale a 2-D array so its longer side is ``size`` (area average down, nearest up).
-
-    Shrinking the values before colouring them keeps a widget update fast: only
-    ``size`` x ``size`` pixels are coloured and encoded, whatever the image size.
-    """
-    img = Image.fromarray(np.asarray(values, dtype=np.float32), mode="F")
-    scale = size / max(img.size)
-    if scale != 1:
-        new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
-        img = img.resize(new, method)
-    return np.asarray(img)
-
-
-def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int) -> Image.Image:
-    """The display image of ``values``: grey ("L") or colour ("RGB") Pillow image."""
-    rgb = plot.colorize(_fit(values, size), rng)
-    return Image.fromarray(rgb if rng.signed else np.ascontiguousarray(rgb[..., 0]))
-
-
 def _mark(
-    img: Image.Image, top: float, left: float, height: float, width: float, scale: float
+    base: np.ndarray, top: float, left: float, height: float, width: float, scale: float
 ) -> bytes:
-    """Draw a black-and-white box (visible on any colour map) and return PNG bytes."""
-    img = img.copy()
-    draw = ImageDraw.Draw(img)
-    black, white = (0, 255) if img.mode == "L" else ((0, 0, 0), (255, 255, 255))
+    """Outline a box in black and white (visible on any colour map); return PNG bytes."""
+    canvas = base.copy()
+    black, white = (0, 255) if canvas.ndim == 2 else ((0, 0, 0), (255, 255, 255))
     cy, cx = (top + height / 2) * scale, (left + width / 2) * scale
     half_h, half_w = max(height * scale / 2, 4), max(width * scale / 2, 4)
-    box = [cx - half_w, cy - half_h, cx + half_w, cy + half_h]
-    draw.rectangle([box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1], outline=black, width=1)
-    draw.rectangle(box, outline=white, width=1)
-    return plot.to_png(np.asarray(img))
-
-
-def _placeholder(size: int) -> bytes:
-    """A light grey square shown where there is no output."""
-    return plot.to_png(np.full((size, size, 3), 235, dtype=np.uint8))
+    y0, x0 = round(cy - half_h), round(cx - half_w)
+    h, w = round(cy + half_h) - y0 + 1, round(cx + half_w) - x0 + 1
+    render.outline(canvas, y0 - 1, x0 - 1, h + 2, w + 2, black)
+    render.outline(canvas, y0, x0, h, w, white)
+    return render.to_png(canvas)
 
 
 def _table(values: np.ndarray, fmt: str, muted: np.ndarray | None = None, caption: str = "") -> str:
     """A small HTML table of numbers (muted cells in grey italics)."""
     rows = []
-    for r, row in enumerate(values):
+    for r, values_row in enumerate(values):
         cells = []
-        for c, v in enumerate(row):
+        for c, v in enumerate(values_row):
             style = "padding:1px 5px;text-align:right;border:1px solid #ccc;"
             if muted is not None and muted[r, c]:
                 style += "color:#888;font-style:italic;"
@@ -124,7 +99,27 @@ def _table(values: np.ndarray, fmt: str, muted: np.ndarray | None = None, captio
     return f"<table style='{style}'>{head}{''.join(rows)}</table>"
 
 
-class KernelEditor(widgets.VBox):
+class _Output(NamedTuple):
+    """The last correlation, kept so that picking another pixel does not recompute it."""
+
+    key: tuple
+    array: np.ndarray
+    rng: render.DisplayRange
+    ms: float
+
+
+class EditorResult(NamedTuple):
+    """What :meth:`KernelEditor.compute` returns."""
+
+    image_key: tuple  # (image choice, upload count): identifies the input picture
+    source: str  # the input's name, as shown in its caption
+    image: np.ndarray
+    output: _Output
+    readout: dict
+    outside: np.ndarray  # (k, k) bool: patch cells in the zero padding
+
+
+class KernelEditor(Explorer):
     """Interactive cross-correlation of a real photo with an editable kernel.
 
     Parameters
@@ -147,20 +142,19 @@ class KernelEditor(widgets.VBox):
     ----------
     image_array : ndarray, shape (H, W)
         The grey image being filtered (floats in [0, 1]).
-    output_array : ndarray, shape (H', W'), or None
-        The last output of :func:`dlcv.conv.correlate2d`; None when the last update failed.
-    display_range : dlcv.plot.DisplayRange or None
+    output_array : ndarray, shape (H', W')
+        The output of :func:`dlcv.conv.correlate2d` on display.
+    display_range : dlcv.render.DisplayRange
         How the output is coloured: ``RdBu_r`` centred at 0 when at least 20 % of the values
         are negative (edge maps), grey otherwise; 1 % of the values may saturate.
-    readout : dict or None
-        The arithmetic at the picked pixel: ``row``, ``col``, ``patch``, ``kernel``,
-        ``products``, ``sum``, ``output`` (the output pixel) and ``agree``.
-    message : str
-        The last error shown in the widget ('' when the last action worked).
+    readout : dict
+        The arithmetic at the picked pixel: ``row``, ``col``, ``top``, ``left``, ``patch``,
+        ``kernel``, ``products``, ``sum``, ``output`` (the output pixel) and ``agree``.
     input_png, output_png : bytes
         The PNG images on display (the picked window and pixel are outlined).
-    update_ms : float
-        Duration of the last full update (computation and drawing), in milliseconds.
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`; a weight that is not a finite number, a kernel
+        larger than the padded image and an upload that is not an image are errors.
 
     Controls (ipywidgets, set their ``.value`` to drive the editor): ``preset``,
     ``size``, ``cells`` (5x5 list of FloatText; the top-left ``size`` x ``size`` block is
@@ -176,37 +170,35 @@ class KernelEditor(widgets.VBox):
         pixel: tuple[int, int] | None = None,
         display_size: int = 256,
     ):
-        self._syncing = 0
+        super().__init__()
         self._images: dict[str, np.ndarray] = {}
-        self._pictures: dict[str, Image.Image] = {}
-        self._input_key = None
         self._uploads = 0  # counts accepted uploads, so a new upload is redrawn
         self._upload_name = ""
-        self._display_size = int(display_size)
-        self.output_array = None
-        self.display_range = None
-        self.readout = None
-        self.message = ""
-        self.input_png = b""
-        self.output_png = b""
-        self.update_ms = float("nan")
-
+        self._size = int(display_size)
+        self._output: _Output | None = None  # the last correlation
+        self._pictures: dict[tuple, np.ndarray] = {}  # input and output pictures, unmarked
+        self._input_mark: tuple | None = None  # (picture key, window) of input_png
+        self.output_array = self.display_range = self.readout = None
+        self.input_png = self.output_png = b""
         self._build_controls(image, preset, padding, stride)
-        super().__init__(children=self._layout())
-        with self._quiet():
+        self.children = self._layout()
+        with self.quiet():
             self._load_preset(preset)
-        self._select_image(image)
         self.update()
-        if self.output_array is not None:  # start at `pixel`, by default the output's centre
-            with self._quiet():
+        if self.error is None:  # start at `pixel`, by default the output's centre
+            with self.quiet():
                 self.row.value, self.col.value = pixel or (n // 2 for n in self.output_array.shape)
-            self._render_pick()
-        self._connect()
+            self.update()
+        self.watch(self.preset, handler=self._on_preset)
+        self.watch(self.size, handler=self._on_size)
+        self.watch(*(cell for cells in self.cells for cell in cells), handler=self._on_cell)
+        self.watch(self.padding, self.stride, self.image_choice, self.row, self.col)
+        self.watch(self.upload, handler=self._on_upload)
 
     # ------------------------------------------------------------------ building
     def _build_controls(self, image, preset, padding, stride):
         label = {"description_width": "initial"}
-        size = f"{self._display_size}px"
+        size = f"{self._size}px"
         self.preset = widgets.Dropdown(
             options=[*kernels.names(), CUSTOM],
             value=preset,
@@ -262,52 +254,30 @@ class KernelEditor(widgets.VBox):
         self.status = widgets.HTML()
 
     def _layout(self):
-        wrap = widgets.Layout(flex_flow="row wrap", align_items="center")
         symbol = {"layout": widgets.Layout(align_self="center", margin="0 2px")}
-        pictures = widgets.HBox(
-            [
-                widgets.VBox([self.input_caption, self.input_view]),
-                widgets.HTML("<span style='font-size:22px'>⋆</span>", **symbol),
-                widgets.VBox(
-                    [widgets.HTML("<b>Kernel</b> (editable)"), self.grid],
-                    layout=widgets.Layout(align_items="center"),
-                ),
-                widgets.HTML("<span style='font-size:22px'>=</span>", **symbol),
-                widgets.VBox([self.output_caption, self.output_view, self.output_colours]),
-            ],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"),
+        kernel = widgets.VBox(
+            [widgets.HTML("<b>Kernel</b> (editable)"), self.grid],
+            layout=widgets.Layout(align_items="center"),
+        )
+        pictures = row(
+            panel(self.input_caption, self.input_view),
+            widgets.HTML("<span style='font-size:22px'>⋆</span>", **symbol),
+            kernel,
+            widgets.HTML("<span style='font-size:22px'>=</span>", **symbol),
+            widgets.VBox([self.output_caption, self.output_view, self.output_colours]),
+            align_items="flex-start",
         )
         return [
-            widgets.HBox([self.preset, widgets.Label("Size"), self.size], layout=wrap),
+            row(self.preset, widgets.Label("Size"), self.size),
             self.kernel_info,
-            widgets.HBox([widgets.Label("Padding"), self.padding, self.stride], layout=wrap),
-            widgets.HBox([self.image_choice, self.upload], layout=wrap),
+            row(widgets.Label("Padding"), self.padding, self.stride),
+            row(self.image_choice, self.upload),
             pictures,
-            widgets.HBox([self.row, self.col], layout=wrap),
+            row(self.row, self.col),
             self.arithmetic,
             self.status,
+            self.message,
         ]
-
-    def _connect(self):
-        self.preset.observe(self._on_preset, names="value")
-        self.size.observe(self._on_size, names="value")
-        for row in self.cells:
-            for cell in row:
-                cell.observe(self._on_cell, names="value")
-        for control in (self.padding, self.stride, self.image_choice):
-            control.observe(self._on_setting, names="value")
-        self.upload.observe(self._on_upload, names="value")
-        self.row.observe(self._on_pick, names="value")
-        self.col.observe(self._on_pick, names="value")
-
-    @contextmanager
-    def _quiet(self):
-        """Change controls without their observers reacting."""
-        self._syncing += 1
-        try:
-            yield
-        finally:
-            self._syncing -= 1
 
     # ------------------------------------------------------------------ state
     @property
@@ -321,12 +291,16 @@ class KernelEditor(widgets.VBox):
 
     @property
     def image_array(self) -> np.ndarray:
-        return self._images[self.image_choice.value]
+        """The grey image chosen in the menu (loaded once)."""
+        name = self.image_choice.value
+        if name not in self._images:
+            self._images[name] = sample_image(name, grey=True)
+        return self._images[name]
 
     def _set_kernel(self, kernel: np.ndarray):
         """Show ``kernel`` in the grid (quietly) and resize the grid to it."""
         k = kernel.shape[0]
-        with self._quiet():
+        with self.quiet():
             self.size.value = k
             for r in range(5):
                 for c in range(5):
@@ -340,95 +314,43 @@ class KernelEditor(widgets.VBox):
         self.kernel_info.value = f"<small>{html.escape(kernels.describe(name))}</small>"
 
     def _mark_custom(self, note: str):
-        with self._quiet():
+        with self.quiet():
             self.preset.value = CUSTOM
         self.kernel_info.value = f"<small>{html.escape(note)}</small>"
 
-    def _input_picture(self) -> Image.Image:
-        """The grey display image of the current input (made once per image)."""
-        key = self.image_choice.value
-        if key not in self._pictures:
-            grey = plot.DisplayRange(plot.GREY_CMAP, 0.0, 1.0, False)
-            self._pictures[key] = _picture(self.image_array, grey, self._display_size)
-        return self._pictures[key]
-
-    def _select_image(self, name: str):
-        if name not in self._images:
-            self._images[name] = sample_image(name, grey=True)
-        with self._quiet():
-            self.image_choice.value = name
-
     # ------------------------------------------------------------------ callbacks
-    def _safely(self, action, *args):
-        """Run a callback; any error becomes the widget's message instead of a traceback."""
-        if self._syncing:
-            return
-        try:
-            action(*args)
-        except Exception as exc:  # noqa: BLE001 - a callback must never raise
-            self._show_error(f"{type(exc).__name__}: {exc}")
-
     def _on_preset(self, change):
-        def act():
-            if change["new"] != CUSTOM:
-                self._load_preset(change["new"])
-            self.update()
-
-        self._safely(act)
+        if change["new"] != CUSTOM:
+            self._load_preset(change["new"])
+        self.update()
 
     def _on_size(self, change):
-        def act():
-            self._set_kernel(_resize_kernel(self.kernel_from_cells(change["old"]), change["new"]))
-            how = (
-                "centred in a 5x5 block of zeros"
-                if change["new"] == 5
-                else "cropped to its centre 3x3"
-            )
-            self._mark_custom(f"Custom kernel: the previous kernel {how}.")
-            self.update()
-
-        self._safely(act)
+        self._set_kernel(_resize_kernel(self.kernel_from_cells(change["old"]), change["new"]))
+        how = (
+            "centred in a 5x5 block of zeros" if change["new"] == 5 else "cropped to its centre 3x3"
+        )
+        self._mark_custom(f"Custom kernel: the previous kernel {how}.")
+        self.update()
 
     def _on_cell(self, change):
-        def act():
-            if self.preset.value != CUSTOM:
-                self._mark_custom(f"Custom kernel (edited from {self.preset.value}).")
-            self.update()
-
-        self._safely(act)
-
-    def _on_setting(self, change):
-        def act():
-            if change["owner"] is self.image_choice and change["new"] != UPLOAD:
-                self._select_image(change["new"])
-            self.update()
-
-        self._safely(act)
+        if self.preset.value != CUSTOM:
+            self._mark_custom(f"Custom kernel (edited from {self.preset.value}).")
+        self.update()
 
     def _on_upload(self, change):
-        if not change["new"]:
+        files = uploaded_files(change["new"])
+        if not files:
             return
-        self._safely(self._read_upload, change["new"][-1])
-
-    def _on_pick(self, change):
-        self._safely(self._render_pick)
-
-    def _read_upload(self, file: dict):
-        name = str(file.get("name", "upload"))
-        with self._quiet():
-            self.upload.value = ()  # forget the bytes: allows re-uploading, keeps state small
+        name, content = files[-1]
+        with self.quiet():
+            clear_upload(self.upload)  # forget the bytes: allows re-uploading, keeps state small
         try:
-            image = load_image(bytes(file["content"]), grey=True, max_size=MAX_SIZE)
+            image = load_image(content, grey=True, max_size=MAX_SIZE)
         except (ValueError, TypeError, OSError) as exc:
-            self._show_error(
-                f"Could not use {name!r}: {exc}. The previous image is kept.", keep_output=True
-            )
-            return
-        self._images[UPLOAD] = image
-        self._pictures.pop(UPLOAD, None)
+            raise ValueError(f"Could not use {name!r}: {exc} The previous image is kept.") from exc
+        self._images[UPLOAD], self._upload_name = image, name
         self._uploads += 1
-        self._upload_name = name
-        with self._quiet():
+        with self.quiet():
             self.image_choice.options = [
                 *((n, n) for n in SAMPLE_IMAGES),
                 (f"yours: {name}", UPLOAD),
@@ -436,63 +358,41 @@ class KernelEditor(widgets.VBox):
             self.image_choice.value = UPLOAD
         self.update()
 
-    # ------------------------------------------------------------------ drawing
-    def update(self):
-        """Recompute the output and redraw everything; errors go to the message line."""
-        start = time.perf_counter()
-        try:
-            self._compute_and_draw()
-        except Exception as exc:  # noqa: BLE001 - keep the widget alive
-            self._show_error(f"{type(exc).__name__}: {exc}")
-            return
-        self.update_ms = (time.perf_counter() - start) * 1000
-        self.message = ""
-        h, w = self.output_array.shape
-        self.status.value = (
-            f"<span style='color:#1a7f37'>✅ output {h} x {w} computed and drawn "
-            f"in {self.update_ms:.0f} ms</span>"
+    # ------------------------------------------------------------------ compute and draw
+    def compute(self) -> EditorResult:
+        """Correlate the image with the kernel (unless done already) and read the picked pixel."""
+        kernel, padding, stride = self.kernel, self.padding.value, self.stride.value
+        bad = np.argwhere(~np.isfinite(kernel))
+        if bad.size:
+            r, c = bad[0]
+            raise ValueError(
+                f"the kernel weight in row {r + 1}, column {c + 1} is "
+                f"{kernel[r, c]}: every weight must be a finite number"
+            )
+        image = self.image_array
+        image_key = (self.image_choice.value, self._uploads)
+        key = (image_key, kernel.tobytes(), kernel.shape, padding, stride)
+        if self._output is None or self._output.key != key:
+            start = time.perf_counter()
+            out = correlate2d(image, kernel, padding=padding, stride=stride)
+            ms = (time.perf_counter() - start) * 1000
+            self._output = _Output(key, out, render.display_range(out, saturate=SATURATE), ms)
+        out = self._output.array
+        r = min(self.row.value, out.shape[0] - 1)  # the sliders' bounds follow in draw
+        c = min(self.col.value, out.shape[1] - 1)
+        k = kernel.shape[0]
+        top, left = (
+            r * stride - _padding_before(padding, k),
+            c * stride - _padding_before(padding, k),
         )
-
-    def _compute_and_draw(self):
-        image, kernel = self.image_array, self.kernel
-        out = correlate2d(image, kernel, padding=self.padding.value, stride=self.stride.value)
-        self.output_array = out
-        rng = plot.display_range(out, saturate=SATURATE)
-        self.display_range = rng
-        self._input_base = self._input_picture()
-        self._output_base = _picture(out, rng, self._display_size)
-        source = (
-            f"yours: {self._upload_name}"
-            if self.image_choice.value == UPLOAD
-            else self.image_choice.value
-        )
-        self.input_caption.value = (
-            f"<b>Input</b> {html.escape(source)}, {image.shape[0]} x {image.shape[1]} (grey)"
-        )
-        self.output_caption.value = f"<b>Output</b> {out.shape[0]} x {out.shape[1]}"
-        self.output_colours.value = f"<small>{html.escape(rng.describe())}</small>"
-        with self._quiet():
-            self.row.max, self.col.max = out.shape[0] - 1, out.shape[1] - 1
-        self._render_pick()
-
-    def _render_pick(self):
-        """Outline the picked output pixel and its input window; write out the arithmetic."""
-        if self.output_array is None:
-            return
-        out, kernel, image = self.output_array, self.kernel, self.image_array
-        r, c, k, s = self.row.value, self.col.value, kernel.shape[0], self.stride.value
-        pad = _padding_before(self.padding.value, k)
-        top, left = r * s - pad, c * s - pad  # window position in image coordinates
         patch = np.zeros((k, k))  # zeros where the window hangs over the padding
         rows, cols = np.arange(top, top + k), np.arange(left, left + k)
         inside_r = (rows >= 0) & (rows < image.shape[0])
         inside_c = (cols >= 0) & (cols < image.shape[1])
         patch[np.ix_(inside_r, inside_c)] = image[np.ix_(rows[inside_r], cols[inside_c])]
-        outside = ~(inside_r[:, None] & inside_c[None, :])
         products = patch * kernel
         total, value = float(products.sum()), float(out[r, c])
-        agree = bool(np.isclose(total, value, rtol=1e-9, atol=1e-12))
-        self.readout = {
+        readout = {
             "row": r,
             "col": c,
             "top": top,
@@ -502,53 +402,71 @@ class KernelEditor(widgets.VBox):
             "products": products,
             "sum": total,
             "output": value,
-            "agree": agree,
+            "agree": bool(np.isclose(total, value, rtol=1e-9, atol=1e-12)),
         }
-        input_key = (self.image_choice.value, self._uploads, top, left, k)
-        if input_key != self._input_key:  # editing a weight does not move the window
-            scale_in = self._input_base.width / image.shape[1]
-            self.input_png = _mark(self._input_base, top, left, k, k, scale_in)
-            self.input_view.value, self._input_key = self.input_png, input_key
-        scale_out = self._output_base.width / out.shape[1]
-        self.output_png = _mark(self._output_base, r, c, 1, 1, scale_out)
-        self.output_view.value = self.output_png
-        self.arithmetic.value = self._arithmetic_html(outside)
+        source = f"yours: {self._upload_name}" if image_key[0] == UPLOAD else image_key[0]
+        outside = ~(inside_r[:, None] & inside_c[None, :])
+        return EditorResult(image_key, source, image, self._output, readout, outside)
 
-    def _arithmetic_html(self, outside: np.ndarray) -> str:
-        rd = self.readout
-        op = "<span style='font-size:20px;margin:0 8px'>{}</span>"
-        tables = "".join(
-            [
-                _table(rd["patch"], ".3f", outside, "input patch"),
-                op.format("⊙"),
-                _table(rd["kernel"], ".3g", None, "kernel"),
-                op.format("="),
-                _table(rd["products"], ".3f", outside, "products"),
-            ]
-        )
-        verdict = "✅ equal" if rd["agree"] else "❌ they differ"
-        k = rd["kernel"].shape[0]
-        note = " Grey italic cells lie in the zero padding." if outside.any() else ""
-        return (
-            f"<div><b>Output pixel (row {rd['row']}, column {rd['col']})</b> comes from "
-            f"input rows {rd['top']}–{rd['top'] + k - 1} and columns "
-            f"{rd['left']}–{rd['left'] + k - 1}.{note}</div>"
-            f"<div style='display:flex;align-items:center;flex-wrap:wrap'>{tables}</div>"
-            f"<div style='font-family:monospace'>sum of products = {rd['sum']:.6f}; "
-            f"output[{rd['row']}, {rd['col']}] = {rd['output']:.6f} → {verdict}</div>"
+    def _picture(self, key: tuple, values: np.ndarray, rng: render.DisplayRange) -> np.ndarray:
+        """The unmarked display picture of ``values`` (kept for the input and the last output)."""
+        if key not in self._pictures:
+            if key[0] == "output":  # only the last output is kept
+                self._pictures = {k: v for k, v in self._pictures.items() if k[0] != "output"}
+            self._pictures[key] = render.picture(values, rng, self._size)
+        return self._pictures[key]
+
+    def draw(self, result: EditorResult) -> None:
+        out, rng, rd = result.output.array, result.output.rng, result.readout
+        image, k = result.image, rd["kernel"].shape[0]
+        input_mark = (result.image_key, rd["top"], rd["left"], k)
+        input_png = self.input_png
+        if input_mark != self._input_mark:  # editing a weight does not move the window
+            base = self._picture(("input", *result.image_key), image, _GREY01)
+            input_png = _mark(base, rd["top"], rd["left"], k, k, base.shape[1] / image.shape[1])
+        base = self._picture(("output", result.output.key), out, rng)
+        output_png = _mark(base, rd["row"], rd["col"], 1, 1, base.shape[1] / out.shape[1])
+        # every picture is encoded: now show them
+        self.output_array, self.display_range, self.readout = out, rng, rd
+        self.input_png, self._input_mark, self.output_png = input_png, input_mark, output_png
+        self.input_view.value, self.output_view.value = input_png, output_png
+        with self.quiet():
+            self.row.max, self.col.max = out.shape[0] - 1, out.shape[1] - 1
+            self.row.value, self.col.value = rd["row"], rd["col"]
+        (h, w), (oh, ow) = image.shape, out.shape
+        self.input_caption.value = f"<b>Input</b> {html.escape(result.source)}, {h} x {w} (grey)"
+        self.output_caption.value = f"<b>Output</b> {oh} x {ow}"
+        self.output_colours.value = f"<small>{html.escape(rng.describe())}</small>"
+        self.arithmetic.value = _arithmetic_html(rd, result.outside)
+        self.status.value = (
+            f"<span style='color:#1a7f37'>✅ output {oh} x {ow} computed by correlate2d in "
+            f"{result.output.ms:.0f} ms</span>"
         )
 
-    def _show_error(self, text: str, keep_output: bool = False):
-        """Show ``text`` in the message line; unless ``keep_output``, blank the output."""
-        self.message = text
-        self.status.value = f"<span style='color:#b35806'>❌ {html.escape(text)}</span>"
-        if not keep_output:
-            self.output_array = self.display_range = self.readout = None
-            self.output_png = _placeholder(self._display_size)
-            self.output_view.value = self.output_png
-            self.output_caption.value = "<b>Output</b> none: see the message below"
-            self.output_colours.value = ""
-            self.arithmetic.value = ""
+
+def _arithmetic_html(rd: dict, outside: np.ndarray) -> str:
+    """The patch ⊙ kernel = products tables and the sum that equals the output pixel."""
+    op = "<span style='font-size:20px;margin:0 8px'>{}</span>"
+    tables = "".join(
+        [
+            _table(rd["patch"], ".3f", outside, "input patch"),
+            op.format("⊙"),
+            _table(rd["kernel"], ".3g", None, "kernel"),
+            op.format("="),
+            _table(rd["products"], ".3f", outside, "products"),
+        ]
+    )
+    verdict = "✅ equal" if rd["agree"] else "❌ they differ"
+    k = rd["kernel"].shape[0]
+    note = " Grey italic cells lie in the zero padding." if outside.any() else ""
+    return (
+        f"<div><b>Output pixel (row {rd['row']}, column {rd['col']})</b> comes from "
+        f"input rows {rd['top']}–{rd['top'] + k - 1} and columns "
+        f"{rd['left']}–{rd['left'] + k - 1}.{note}</div>"
+        f"<div style='display:flex;align-items:center;flex-wrap:wrap'>{tables}</div>"
+        f"<div style='font-family:monospace'>sum of products = {rd['sum']:.6f}; "
+        f"output[{rd['row']}, {rd['col']}] = {rd['output']:.6f} → {verdict}</div>"
+    )
 
 
 def kernel_editor(**kwargs) -> KernelEditor:

@@ -14,12 +14,15 @@ Four pictures update at once:
 
 A line of text gives the output shape and the formula behind it. An impossible
 setting (padding more than half the window) shows the library's message inside the
-widget; nothing is raised and the next valid setting redraws.
+widget; nothing is raised and the next valid setting redraws (see
+:class:`dlcv.widgets.Explorer`). The window geometry comes from :mod:`dlcv.pool`
+(:func:`~dlcv.pool.window_starts`, :func:`~dlcv.pool.coverage`,
+:func:`~dlcv.pool.window_owner`).
 
-Pictures are PNG bytes in ``ipywidgets.Image``, drawn with NumPy and encoded by Pillow as
-one-byte-per-pixel palette images (grey levels, the colour rule of :mod:`dlcv.plot` for
-non-negative maps, plus six Okabe-Ito colours), not Matplotlib figures, so an update takes
-milliseconds (``benchmarks/bench_widgets.py`` measures it).
+Pictures are PNG bytes in ``ipywidgets.Image``, drawn with NumPy and :mod:`dlcv.render`
+as one-byte-per-pixel palette images (grey levels, the colour rule of :mod:`dlcv.render`
+for non-negative maps, plus six Okabe-Ito colours), not Matplotlib figures, so an update
+takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
 
 >>> from dlcv.widgets.pooling_explorer import PoolingExplorer
 >>> explorer = PoolingExplorer(image="camera", mode="max", kernel_size=2)  # doctest: +SKIP
@@ -31,18 +34,17 @@ milliseconds (``benchmarks/bench_widgets.py`` measures it).
 from __future__ import annotations
 
 import html
-import io
 from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
-from PIL import Image
 
 from dlcv import kernels
 from dlcv.conv import correlate2d
 from dlcv.data import sample_image
-from dlcv.plot import DisplayRange
 from dlcv.pool import avg_pool2d, coverage, max_pool2d, window_owner, window_starts
+from dlcv.render import DisplayRange, fit, outline, to_png, zoom
+from dlcv.widgets.base import Explorer, panel, row
 
 __all__ = ["FEATURES", "IMAGES", "PoolingExplorer", "pooling_explorer"]
 
@@ -123,60 +125,12 @@ def _grey(a: np.ndarray, rng: DisplayRange) -> np.ndarray:
 
 
 def _zoom(index: np.ndarray) -> np.ndarray:
-    return np.repeat(np.repeat(index, ZOOM, axis=0), ZOOM, axis=1)
-
-
-def _fit(a: np.ndarray, size: int = WHOLE) -> tuple[np.ndarray, float]:
-    """Resize a float map so its longer side is ``size`` (area average down, nearest up)."""
-    img = Image.fromarray(np.asarray(a, dtype=np.float32))
-    scale = size / max(img.size)
-    new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    method = Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST
-    return np.asarray(img.resize(new, method)), new[0] / img.width
-
-
-def _outline(
-    canvas: np.ndarray, top, left, height: int, width: int, value: int, thickness: int = 1
-) -> None:
-    """Paint rectangle outlines into ``canvas`` in place (vectorised over many rectangles).
-
-    ``top`` and ``left`` are arrays of top-left corners; every rectangle is ``height`` x
-    ``width`` pixels including its outline; parts outside the canvas are clipped.
-    """
-    top = np.atleast_1d(np.asarray(top))[:, None]
-    left = np.atleast_1d(np.asarray(left))[:, None]
-    for t in range(min(thickness, (min(height, width) + 1) // 2)):
-        across = left + t + np.arange(width - 2 * t)
-        down = top + t + np.arange(height - 2 * t)
-        rows = np.concatenate(
-            [
-                np.broadcast_to(top + t, across.shape),
-                np.broadcast_to(top + height - 1 - t, across.shape),
-                down,
-                down,
-            ],
-            axis=None,
-        )
-        cols = np.concatenate(
-            [
-                across,
-                across,
-                np.broadcast_to(left + t, down.shape),
-                np.broadcast_to(left + width - 1 - t, down.shape),
-            ],
-            axis=None,
-        )
-        keep = (rows >= 0) & (rows < canvas.shape[0]) & (cols >= 0) & (cols < canvas.shape[1])
-        canvas[rows[keep], cols[keep]] = value
+    return zoom(index, ZOOM)
 
 
 def _png(index: np.ndarray) -> bytes:
     """PNG bytes of a palette-index image (see ``_PALETTE``)."""
-    img = Image.fromarray(np.ascontiguousarray(index, dtype=np.uint8), mode="P")
-    img.putpalette(_PALETTE)
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    return to_png(index, palette=_PALETTE)
 
 
 class _Source(NamedTuple):
@@ -186,204 +140,6 @@ class _Source(NamedTuple):
     rng: DisplayRange  # its grey scale
     picture: np.ndarray  # the whole map fitted to the panel, as palette indices
     detail: tuple[int, int]  # centre of the most detailed 32x32 patch
-
-
-def _label(text: str) -> widgets.HTML:
-    return widgets.HTML(f"<b>{html.escape(text)}</b>")
-
-
-class PoolingExplorer(widgets.VBox):
-    """Interactive max/average pooling on a photo or a feature map (an ``ipywidgets.VBox``).
-
-    Parameters
-    ----------
-    image : {"camera", "coins", "astronaut"}
-        Starting photo (grey, floats in [0, 1]; camera and astronaut are 512x512).
-    feature : {"pixels", "sobel_x", "sobel_y", "laplacian_8"}
-        Pool the photo itself or ``max(0, correlate2d(photo, kernel, padding="same"))``.
-    mode : {"max", "avg"}
-    kernel_size : int, 1..8
-    stride : int, 1..8
-    padding : int, 0..4
-        Must be at most ``kernel_size // 2``; otherwise the widget shows why.
-    crop : {"most detailed patch", "centre", "top-left corner", "bottom-right corner"}
-        Where the zoomed 32x32 crop sits (see :data:`CROPS`).
-
-    Attributes
-    ----------
-    mode : ipywidgets.ToggleButtons
-        ``"max"`` or ``"avg"``.
-    kernel_size, stride, padding : ipywidgets.IntSlider
-        The pooling settings (window 1..8, stride 1..8, padding 0..4).
-    image, feature, crop : ipywidgets.Dropdown
-        The photo, the input map (pixels or a feature map) and the crop position.
-    status : ipywidgets.HTML
-        Output shape and the formula that gives it.
-    message : ipywidgets.HTML
-        Empty, or why the current setting is impossible.
-    input_view, output_view, windows_view, pooled_view : ipywidgets.Image
-        The four pictures (PNG).
-    input : ndarray, shape (H, W)
-        The map being pooled.
-    output : ndarray, shape (H', W')
-        The last valid pooled map (``dlcv.pool.max_pool2d`` or ``avg_pool2d`` of ``input``).
-    error : str or None
-        The message of the current impossible setting, None when it is valid.
-    """
-
-    def __init__(
-        self,
-        image: str = "camera",
-        feature: str = "pixels",
-        mode: str = "max",
-        kernel_size: int = 2,
-        stride: int = 2,
-        padding: int = 0,
-        crop: str = "most detailed patch",
-    ):
-        self._cache: dict[tuple[str, str], _Source] = {}
-        self.input = np.zeros((1, 1))
-        self.output = np.zeros((1, 1))
-        self.error: str | None = None
-        self.mode = widgets.ToggleButtons(
-            options=[("max", "max"), ("average", "avg")], value=mode, description="pooling"
-        )
-        self.kernel_size = widgets.IntSlider(
-            value=kernel_size, min=1, max=MAX_WINDOW, description="window"
-        )
-        self.stride = widgets.IntSlider(value=stride, min=1, max=MAX_WINDOW, description="stride")
-        self.padding = widgets.IntSlider(
-            value=padding, min=0, max=MAX_WINDOW // 2, description="padding"
-        )
-        self.image = widgets.Dropdown(options=IMAGES, value=image, description="photo")
-        self.feature = widgets.Dropdown(
-            options=[(label, key) for key, label in FEATURES.items()],
-            value=feature,
-            description="input",
-        )
-        self.crop = widgets.Dropdown(options=CROPS, value=crop, description="zoom on")
-        self.status = widgets.HTML()
-        self.message = widgets.HTML()
-        views = [widgets.Image(format="png") for _ in range(4)]
-        self.input_view, self.output_view, self.windows_view, self.pooled_view = views
-        legend = widgets.HTML(
-            "<small>Zoomed crop: pooling windows outlined in alternating sky blue and orange "
-            "(when windows overlap, only every m-th is outlined, m = ⌈window / stride⌉, and the "
-            "thick sky-blue box is the next window to the right); one window and its output value "
-            "in green, as are the crop boxes; purple stripes = padding; blue dots = pixels no "
-            "window reads. Each pooled value is painted where its window starts.</small>"
-        )
-        titles = (
-            "input, crop boxed",
-            "output, crop boxed",
-            "crop ×8 with the pooling windows",
-            "pooled values over the crop",
-        )
-        widths = (WHOLE, WHOLE, PANEL, PANEL)
-        panels = [
-            widgets.VBox([_label(t), v], layout=widgets.Layout(width=f"{w + 8}px"))
-            for t, v, w in zip(titles, views, widths, strict=True)
-        ]
-        controls = widgets.VBox(
-            [
-                widgets.HBox([self.mode, self.image]),
-                widgets.HBox([self.kernel_size, self.feature]),
-                widgets.HBox([self.stride, self.crop]),
-                self.padding,
-            ]
-        )
-        super().__init__(
-            [
-                controls,
-                self.status,
-                self.message,
-                widgets.HBox(panels[:2]),
-                widgets.HBox(panels[2:]),
-                legend,
-            ]
-        )
-        for control in (
-            self.mode,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.image,
-            self.feature,
-            self.crop,
-        ):
-            control.observe(self._on_change, names="value")
-        self.update()
-
-    # ------------------------------------------------------------------ state
-    def _source(self) -> _Source:
-        """The input map, its grey range, its whole-image picture and its most detailed patch."""
-        key = (self.image.value, self.feature.value)
-        if key not in self._cache:
-            photo = sample_image(self.image.value, grey=True)
-            if self.feature.value == "pixels":
-                data, rng = photo, DisplayRange("gray", 0.0, 1.0, False)
-            else:
-                data = np.maximum(
-                    correlate2d(photo, kernels.get(self.feature.value), padding="same"), 0.0
-                )
-                top = float(np.percentile(data, 99.5)) or 1.0
-                rng = DisplayRange("gray", 0.0, top, False)  # a few brightest edges saturate
-            self._cache[key] = _Source(data, rng, _grey(_fit(data)[0], rng), _most_detailed(data))
-        return self._cache[key]
-
-    def settings(self) -> dict:
-        """The current pooling settings, as keyword arguments of ``dlcv.pool.max_pool2d``."""
-        return {
-            "kernel_size": self.kernel_size.value,
-            "stride": self.stride.value,
-            "padding": self.padding.value,
-        }
-
-    def _on_change(self, change=None) -> None:
-        self.update()
-
-    def update(self) -> None:
-        """Recompute and redraw for the current controls. Never raises."""
-        try:
-            source = self._source()
-            self.input = source.data
-            pool = max_pool2d if self.mode.value == "max" else avg_pool2d
-            try:
-                out = pool(source.data, **self.settings())
-            except ValueError as exc:
-                self._show_error(str(exc))
-                return
-            self.output, self.error = out, None
-            self.message.value = ""
-            self._draw(source, out)
-        except Exception as exc:  # a widget callback must never raise
-            self._show_error(f"{type(exc).__name__}: {exc}")
-
-    def _show_error(self, text: str) -> None:
-        k = self.kernel_size.value
-        self.error = text
-        hint = (
-            f" Lower the padding to at most {k // 2} (half the window {k}) or widen the window."
-            if self.padding.value > k // 2
-            else ""
-        )
-        self.message.value = (
-            "<div style='color:#b35806'><b>⚠ This setting is impossible:</b> "
-            f"{html.escape(text)}.{html.escape(hint)} "
-            "The pictures still show the last valid setting.</div>"
-        )
-
-    # ------------------------------------------------------------------ drawing
-    def _draw(self, source: _Source, out: np.ndarray) -> None:
-        data, rng = source.data, source.rng
-        k, s, p = self.kernel_size.value, self.stride.value, self.padding.value
-        geo = _Geometry.of(data.shape, k, s, p, self.crop.value, source.detail)
-        name = f"{self.image.value}, {FEATURES[self.feature.value]}"
-        self.status.value = _status_html(self.mode.value, name, data.shape, out.shape, k, s, p)
-        self.input_view.value = _png(_whole_input(source.picture, data.shape, geo))
-        self.output_view.value = _png(_whole_output(out, rng, geo))
-        self.windows_view.value = _png(_windows_picture(data, rng, geo))
-        self.pooled_view.value = _png(_pooled_picture(out, rng, geo))
 
 
 class _Geometry:
@@ -410,6 +166,188 @@ class _Geometry:
         return cls(shape, k, s, p, rows, cols, row_starts, col_starts, (i, j))
 
 
+class PoolResult(NamedTuple):
+    """What :meth:`PoolingExplorer.compute` returns."""
+
+    source: _Source
+    output: np.ndarray
+    geometry: _Geometry
+    name: str  # the photo and the input map, for the status line
+
+
+class PoolingExplorer(Explorer):
+    """Interactive max/average pooling on a photo or a feature map (an :class:`Explorer`).
+
+    Parameters
+    ----------
+    image : {"camera", "coins", "astronaut"}
+        Starting photo (grey, floats in [0, 1]; camera and astronaut are 512x512).
+    feature : {"pixels", "sobel_x", "sobel_y", "laplacian_8"}
+        Pool the photo itself or ``max(0, correlate2d(photo, kernel, padding="same"))``.
+    mode : {"max", "avg"}
+    kernel_size : int, 1..8
+    stride : int, 1..8
+    padding : int, 0..4
+        Must be at most ``kernel_size // 2``; otherwise the widget shows why.
+    crop : {"most detailed patch", "centre", "top-left corner", "bottom-right corner"}
+        Where the zoomed 32x32 crop sits (see :data:`CROPS`).
+
+    Attributes
+    ----------
+    mode : ipywidgets.ToggleButtons
+        ``"max"`` or ``"avg"``.
+    kernel_size, stride, padding : ipywidgets.IntSlider
+        The pooling settings (window 1..8, stride 1..8, padding 0..4).
+    image, feature, crop : ipywidgets.Dropdown
+        The photo, the input map (pixels or a feature map) and the crop position.
+    status : ipywidgets.HTML
+        Output shape and the formula that gives it.
+    input_view, output_view, windows_view, pooled_view : ipywidgets.Image
+        The four pictures (PNG).
+    input : ndarray, shape (H, W)
+        The map being pooled (on display).
+    output : ndarray, shape (H', W')
+        The pooled map on display (``dlcv.pool.max_pool2d`` or ``avg_pool2d`` of ``input``).
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`; padding over half the window is an error.
+    """
+
+    def __init__(
+        self,
+        image: str = "camera",
+        feature: str = "pixels",
+        mode: str = "max",
+        kernel_size: int = 2,
+        stride: int = 2,
+        padding: int = 0,
+        crop: str = "most detailed patch",
+    ):
+        super().__init__()
+        self._cache: dict[tuple[str, str], _Source] = {}
+        self.input = np.zeros((1, 1))
+        self.output = np.zeros((1, 1))
+        self.mode = widgets.ToggleButtons(
+            options=[("max", "max"), ("average", "avg")], value=mode, description="pooling"
+        )
+        self.kernel_size = widgets.IntSlider(
+            value=kernel_size, min=1, max=MAX_WINDOW, description="window"
+        )
+        self.stride = widgets.IntSlider(value=stride, min=1, max=MAX_WINDOW, description="stride")
+        self.padding = widgets.IntSlider(
+            value=padding, min=0, max=MAX_WINDOW // 2, description="padding"
+        )
+        self.image = widgets.Dropdown(options=IMAGES, value=image, description="photo")
+        self.feature = widgets.Dropdown(
+            options=[(label, key) for key, label in FEATURES.items()],
+            value=feature,
+            description="input",
+        )
+        self.crop = widgets.Dropdown(options=CROPS, value=crop, description="zoom on")
+        self.status = widgets.HTML()
+        views = [widgets.Image(format="png") for _ in range(4)]
+        self.input_view, self.output_view, self.windows_view, self.pooled_view = views
+        legend = widgets.HTML(
+            "<small>Zoomed crop: pooling windows outlined in alternating sky blue and orange "
+            "(when windows overlap, only every m-th is outlined, m = ⌈window / stride⌉, and the "
+            "thick sky-blue box is the next window to the right); one window and its output value "
+            "in green, as are the crop boxes; purple stripes = padding; blue dots = pixels no "
+            "window reads. Each pooled value is painted where its window starts.</small>"
+        )
+        titles = (
+            "input, crop boxed",
+            "output, crop boxed",
+            "crop ×8 with the pooling windows",
+            "pooled values over the crop",
+        )
+        widths = (WHOLE, WHOLE, PANEL, PANEL)
+        panels = [panel(t, v, w + 8) for t, v, w in zip(titles, views, widths, strict=True)]
+        controls = widgets.VBox(
+            [
+                widgets.HBox([self.mode, self.image]),
+                widgets.HBox([self.kernel_size, self.feature]),
+                widgets.HBox([self.stride, self.crop]),
+                self.padding,
+            ]
+        )
+        self.children = [
+            controls,
+            self.status,
+            self.message,
+            row(*panels[:2], align_items="flex-start"),
+            row(*panels[2:], align_items="flex-start"),
+            legend,
+        ]
+        self.watch(
+            self.mode,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.image,
+            self.feature,
+            self.crop,
+        )
+        self.update()
+
+    # ------------------------------------------------------------------ state
+    def _source(self) -> _Source:
+        """The input map, its grey range, its whole-image picture and its most detailed patch."""
+        key = (self.image.value, self.feature.value)
+        if key not in self._cache:
+            photo = sample_image(self.image.value, grey=True)
+            if self.feature.value == "pixels":
+                data, rng = photo, DisplayRange("gray", 0.0, 1.0, False)
+            else:
+                data = np.maximum(
+                    correlate2d(photo, kernels.get(self.feature.value), padding="same"), 0.0
+                )
+                top = float(np.percentile(data, 99.5)) or 1.0
+                rng = DisplayRange("gray", 0.0, top, False)  # a few brightest edges saturate
+            picture = _grey(fit(data, WHOLE), rng)
+            self._cache[key] = _Source(data, rng, picture, _most_detailed(data))
+        return self._cache[key]
+
+    def settings(self) -> dict:
+        """The current pooling settings, as keyword arguments of ``dlcv.pool.max_pool2d``."""
+        return {
+            "kernel_size": self.kernel_size.value,
+            "stride": self.stride.value,
+            "padding": self.padding.value,
+        }
+
+    def compute(self) -> PoolResult:
+        """Pool the chosen map with the chosen settings; place the windows and the crop."""
+        k, s, p = self.kernel_size.value, self.stride.value, self.padding.value
+        source = self._source()
+        pool = max_pool2d if self.mode.value == "max" else avg_pool2d
+        try:
+            out = pool(source.data, **self.settings())
+        except ValueError as exc:
+            if p <= k // 2:
+                raise
+            raise ValueError(
+                f"This setting is impossible: {exc}. Lower the padding to at most {k // 2} "
+                f"(half the window {k}) or widen the window."
+            ) from exc
+        geo = _Geometry.of(source.data.shape, k, s, p, self.crop.value, source.detail)
+        return PoolResult(source, out, geo, f"{self.image.value}, {FEATURES[self.feature.value]}")
+
+    def draw(self, result: PoolResult) -> None:
+        (data, rng, picture, _), out, geo = result.source, result.output, result.geometry
+        pictures = (
+            _png(_whole_input(picture, data.shape, geo)),
+            _png(_whole_output(out, rng, geo)),
+            _png(_windows_picture(data, rng, geo)),
+            _png(_pooled_picture(out, rng, geo)),
+        )
+        self.input, self.output = data, out
+        views = (self.input_view, self.output_view, self.windows_view, self.pooled_view)
+        for view, png in zip(views, pictures, strict=True):
+            view.value = png
+        self.status.value = _status_html(
+            self.mode.value, result.name, data.shape, out.shape, geo.k, geo.s, geo.p
+        )
+
+
 def _status_html(mode: str, source: str, shape, out_shape, k: int, s: int, p: int) -> str:
     """Output shape, the floor formula per axis and how many pixels no window reads."""
     (h, w), (oh, ow) = shape, out_shape
@@ -434,7 +372,7 @@ def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
     r0, r1 = max(geo.rows[0], 0), min(geo.rows[-1] + 1, shape[0])
     c0, c1 = max(geo.cols[0], 0), min(geo.cols[-1] + 1, shape[1])
     top, left = int(r0 * scale), int(c0 * scale)
-    _outline(
+    outline(
         canvas,
         top,
         left,
@@ -448,13 +386,13 @@ def _whole_input(picture: np.ndarray, shape, geo: _Geometry) -> np.ndarray:
 
 def _whole_output(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.ndarray:
     """The whole output fitted to the panel; the units whose windows start in the crop are boxed."""
-    fitted, scale = _fit(out)
-    canvas = _grey(fitted, rng)
+    fitted = fit(out, WHOLE)
+    canvas, scale = _grey(fitted, rng), fitted.shape[1] / out.shape[1]
     i = np.flatnonzero((geo.row_starts >= geo.rows[0]) & (geo.row_starts <= geo.rows[-1]))
     j = np.flatnonzero((geo.col_starts >= geo.cols[0]) & (geo.col_starts <= geo.cols[-1]))
     if i.size and j.size:
         top, left = int(i[0] * scale), int(j[0] * scale)
-        _outline(
+        outline(
             canvas,
             top,
             left,
@@ -494,10 +432,10 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
     for parity in (0, 1):
         top = (geo.row_starts[ti[colour == parity]] - geo.rows[0]) * ZOOM + 1
         left = (geo.col_starts[tj[colour == parity]] - geo.cols[0]) * ZOOM + 1
-        _outline(canvas, top, left, k * ZOOM - 2, k * ZOOM - 2, _WINDOW_COLOURS[parity])
+        outline(canvas, top, left, k * ZOOM - 2, k * ZOOM - 2, _WINDOW_COLOURS[parity])
     top = (geo.row_starts[i] - geo.rows[0]) * ZOOM
     if s < k and j + 1 < geo.col_starts.size:
-        _outline(
+        outline(
             canvas,
             top + 3,
             (geo.col_starts[j + 1] - geo.cols[0]) * ZOOM + 3,
@@ -506,7 +444,7 @@ def _windows_picture(data: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.
             SKY,
             2,
         )
-    _outline(canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, GREEN, 3)
+    outline(canvas, top, (geo.col_starts[j] - geo.cols[0]) * ZOOM, k * ZOOM, k * ZOOM, GREEN, 3)
     return canvas
 
 
@@ -519,7 +457,7 @@ def _pooled_picture(out: np.ndarray, rng: DisplayRange, geo: _Geometry) -> np.nd
     canvas = _zoom(small)
     i, j = geo.selected
     tile = min(s, k) * ZOOM
-    _outline(
+    outline(
         canvas,
         (geo.row_starts[i] - geo.rows[0]) * ZOOM,
         (geo.col_starts[j] - geo.cols[0]) * ZOOM,

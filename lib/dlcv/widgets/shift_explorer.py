@@ -22,8 +22,10 @@ counted. A line of numbers gives the largest equivariance error inside and outsi
 the interior, and the fraction of pooled outputs unchanged with the largest change.
 
 All numbers come from :mod:`dlcv.shift`; pictures are PNG bytes in
-``ipywidgets.Image`` made with :func:`dlcv.plot.colorize` and :func:`dlcv.plot.to_png`,
-so an update takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
+``ipywidgets.Image`` made with :mod:`dlcv.render` (maps shrunk or enlarged by whole
+factors, so every screen pixel stands for as many values), so an update takes
+milliseconds (``benchmarks/bench_widgets.py`` measures it). A shift that leaves nothing
+to compare shows a message (see :class:`dlcv.widgets.Explorer`).
 
 >>> from dlcv.widgets.shift_explorer import ShiftExplorer
 >>> explorer = ShiftExplorer(image="camera", dx=1)     # doctest: +SKIP
@@ -33,16 +35,17 @@ so an update takes milliseconds (``benchmarks/bench_widgets.py`` measures it).
 from __future__ import annotations
 
 import html
-import time
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
 
-from dlcv import kernels, plot
+from dlcv import kernels, render
 from dlcv.conv import correlate2d
 from dlcv.data import load_mnist, sample_image
-from dlcv.pool import avg_pool2d, max_pool2d
-from dlcv.shift import POOLS, interior_mask, pool_compare, shift_image
+from dlcv.render import GREY_CMAP, SIGNED_CMAP, DisplayRange
+from dlcv.shift import POOLS, PoolShift, interior_mask, pool_compare, shift_image
+from dlcv.widgets.base import Explorer, row
 
 __all__ = ["IMAGES", "MAX_SHIFT", "ShiftExplorer", "shift_explorer"]
 
@@ -61,39 +64,17 @@ def _load(name: str) -> np.ndarray:
     return sample_image(name, grey=True)
 
 
-def _signed_reduce(a: np.ndarray, factor: int) -> np.ndarray:
-    """Shrink a signed map by ``factor`` keeping, per block, the value of largest magnitude.
-
-    A thin band of errors stays visible at display size (an average would dilute it).
-    """
-    if factor == 1:
-        return a
-    top, bottom = max_pool2d(a, factor), -max_pool2d(-a, factor)
-    return np.where(top >= -bottom, top, bottom)
-
-
-def _picture(values: np.ndarray, rng: plot.DisplayRange, size: int, mask=None) -> bytes:
+def _picture(values: np.ndarray, rng: DisplayRange, size: int, mask=None) -> bytes:
     """PNG of a map at about ``size`` pixels: shrunk or enlarged by whole factors.
 
-    ``mask`` (same shape as ``values``) marks entries painted grey (not compared).
+    Signed maps keep, per shrunk block, the value of largest magnitude, so a thin band of
+    errors stays visible. ``mask`` (same shape as ``values``) marks entries painted grey
+    (not compared).
     """
-    h, w = values.shape
-    shrink = max(1, -(-max(h, w) // size))
-    if shrink > 1:
-        if rng.signed:
-            values = _signed_reduce(values, shrink)
-            mask = None if mask is None else max_pool2d(mask.astype(float), shrink) > 0
-        else:
-            values, mask = avg_pool2d(values, shrink), None
-    rgb = plot.colorize(values, rng)
+    rgb = render.picture(render.fit_whole(values, size, extremes=rng.signed), rng)
     if mask is not None:
-        rgb[mask] = _NOT_COMPARED
-    elif not rng.signed:
-        rgb = np.ascontiguousarray(rgb[..., 0])  # grey: one byte per pixel, a faster PNG
-    grow = max(1, size // max(rgb.shape[:2]))
-    if grow > 1:
-        rgb = np.repeat(np.repeat(rgb, grow, axis=0), grow, axis=1)
-    return plot.to_png(rgb)
+        rgb[render.fit_whole(mask.astype(float), size, extremes=True) > 0] = _NOT_COMPARED
+    return render.to_png(rgb)
 
 
 def _top(values: np.ndarray) -> float:
@@ -105,7 +86,19 @@ def _top(values: np.ndarray) -> float:
     return top if top > 0 else max(float(values.max()), 1e-12)
 
 
-class ShiftExplorer(widgets.VBox):
+class ShiftResult(NamedTuple):
+    """What :meth:`ShiftExplorer.compute` returns."""
+
+    key: tuple  # image, kernel and pooling: identifies the unshifted pooled map
+    shifted: np.ndarray  # the shifted input
+    features: np.ndarray  # ReLU(correlate2d(shifted, kernel, "same"))
+    equivariance: np.ndarray  # F(shift(x)) - shift(F(x))
+    interior: np.ndarray  # bool: where the shifted features must equal the original's
+    pooled: PoolShift
+    feature_top: float  # display limit of the feature maps
+
+
+class ShiftExplorer(Explorer):
     """Interactive shift of a photo through convolution, ReLU and pooling (an ``ipywidgets.VBox``).
 
     Parameters
@@ -133,8 +126,6 @@ class ShiftExplorer(widgets.VBox):
     stats : ipywidgets.HTML
         The numbers: equivariance error inside/outside the interior, fraction of pooled
         outputs unchanged, largest change.
-    message : ipywidgets.HTML
-        Empty, or why the current setting cannot be measured.
     input_view, feature_view, feature_change_view, pooled_before_view, pooled_after_view,
     pooled_change_view : ipywidgets.Image
         The six pictures (PNG).
@@ -146,16 +137,27 @@ class ShiftExplorer(widgets.VBox):
     interior : ndarray of bool, shape (H, W)
         :func:`dlcv.shift.interior_mask` for this kernel and shift.
     result : dlcv.shift.PoolShift or None
-        The pooled maps and the counts; None after an impossible setting.
-    error : str or None
-        The message of the current impossible setting.
-    update_ms : float
-        Duration of the last successful update (computation and drawing).
+        The pooled maps and the counts on display.
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`; a shift that leaves no pooled output to
+        compare is an error.
+
+    The arrays above are those on display (the last setting that worked).
     """
 
-    def __init__(self, image: str = "camera", kernel: str = "sobel_x", dy: int = 0, dx: int = 1,
-                 mode: str = "zero", pool: str = "max", pool_size: int = 2, stride: int = 2,
-                 display_size: int = 256):
+    def __init__(
+        self,
+        image: str = "camera",
+        kernel: str = "sobel_x",
+        dy: int = 0,
+        dx: int = 1,
+        mode: str = "zero",
+        pool: str = "max",
+        pool_size: int = 2,
+        stride: int = 2,
+        display_size: int = 256,
+    ):
+        super().__init__()
         self._images: dict[str, np.ndarray] = {}
         self._reference: dict[tuple[str, str], tuple[np.ndarray, float]] = {}
         self._pooled_png: dict[tuple, tuple[bytes, float]] = {}
@@ -163,12 +165,9 @@ class ShiftExplorer(widgets.VBox):
         self.shifted_input = self.features = self.equivariance = np.zeros((1, 1))
         self.interior = np.zeros((1, 1), bool)
         self.result = None
-        self.error: str | None = None
-        self.update_ms = float("nan")
         self._build_controls(image, kernel, dy, dx, mode, pool, pool_size, stride)
-        super().__init__(self._layout())
-        for control in self._controls():
-            control.observe(self._on_change, names="value")
+        self.children = self._layout()
+        self.watch(*self._controls())
         self.update()
 
     # ------------------------------------------------------------------ building
@@ -181,44 +180,68 @@ class ShiftExplorer(widgets.VBox):
         self.dy = widgets.IntSlider(value=dy, description="dy (down)", **shift)
         fills = [("zero fill", "zero"), ("wrap (np.roll)", "wrap")]
         self.mode = widgets.ToggleButtons(options=fills, value=mode, description="border")
-        self.pool = widgets.ToggleButtons(options=[(POOL_LABELS[p], p) for p in POOLS], value=pool,
-                                          description="pooling")
+        self.pool = widgets.ToggleButtons(
+            options=[(POOL_LABELS[p], p) for p in POOLS], value=pool, description="pooling"
+        )
         window = {"min": 1, "max": MAX_WINDOW}
         self.pool_size = widgets.IntSlider(value=pool_size, description="window", **window)
         self.stride = widgets.IntSlider(value=stride, description="stride", **window)
         self.stats = widgets.HTML()
-        self.message = widgets.HTML()
-        views = [widgets.Image(format="png") for _ in range(6)]
-        (self.input_view, self.feature_view, self.feature_change_view,
-         self.pooled_before_view, self.pooled_after_view, self.pooled_change_view) = views
+        self._views = tuple(widgets.Image(format="png") for _ in range(6))
+        (
+            self.input_view,
+            self.feature_view,
+            self.feature_change_view,
+            self.pooled_before_view,
+            self.pooled_after_view,
+            self.pooled_change_view,
+        ) = self._views
         self._captions = [widgets.HTML() for _ in range(6)]
 
     def _controls(self):
-        return (self.image, self.kernel, self.dx, self.dy, self.mode, self.pool, self.pool_size,
-                self.stride)
+        return (
+            self.image,
+            self.kernel,
+            self.dx,
+            self.dy,
+            self.mode,
+            self.pool,
+            self.pool_size,
+            self.stride,
+        )
 
     def _layout(self):
-        flow = widgets.Layout(flex_flow="row wrap")
         # one wrapping row: three pictures per line in a wide notebook, two in the book
-        views = (self.input_view, self.feature_view, self.feature_change_view,
-                 self.pooled_after_view, self.pooled_before_view, self.pooled_change_view)
+        views = (
+            self.input_view,
+            self.feature_view,
+            self.feature_change_view,
+            self.pooled_after_view,
+            self.pooled_before_view,
+            self.pooled_change_view,
+        )
         captions = [self._captions[i] for i in (0, 1, 2, 4, 3, 5)]
         panel = {"margin": "0 6px", "max_width": f"{self._size + 12}px"}
-        panels = [widgets.VBox([c, v], layout=widgets.Layout(**panel))
-                  for c, v in zip(captions, views, strict=True)]
+        panels = [
+            widgets.VBox([c, v], layout=widgets.Layout(**panel))
+            for c, v in zip(captions, views, strict=True)
+        ]
         legend = widgets.HTML(
             "<small>Feature and pooled maps: grey, black = 0, white = the 99.5th percentile "
             "(the brightest 0.5 % saturate). Difference maps: red = larger after the shift, "
             "blue = smaller, white = unchanged, limits ± that same value. Grey pooled outputs "
-            "read border pixels that are not moved content and are not counted.</small>")
+            "read border pixels that are not moved content and are not counted.</small>"
+        )
         return [
-            widgets.HBox([self.image, self.kernel], layout=flow),
-            widgets.HBox([self.dx, self.dy], layout=flow),
-            widgets.HBox([self.mode], layout=flow),
-            widgets.HBox([self.pool], layout=flow),
-            widgets.HBox([self.pool_size, self.stride], layout=flow),
-            self.stats, self.message,
-            widgets.HBox(panels, layout=flow), legend,
+            row(self.image, self.kernel),
+            row(self.dx, self.dy),
+            row(self.mode),
+            row(self.pool),
+            row(self.pool_size, self.stride),
+            self.stats,
+            self.message,
+            row(*panels, align_items="flex-start"),
+            legend,
         ]
 
     # ------------------------------------------------------------------ state
@@ -236,69 +259,59 @@ class ShiftExplorer(widgets.VBox):
             self._reference[key] = features, _top(features)
         return self._reference[key]
 
-    def _on_change(self, change=None) -> None:
-        self.update()
-
-    def update(self) -> None:
-        """Recompute and redraw for the current controls. Never raises."""
-        start = time.perf_counter()
-        try:
-            self._compute()
-        except ValueError as exc:
-            self._show_error(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a widget callback must never raise
-            self._show_error(f"{type(exc).__name__}: {exc}")
-            return
-        try:
-            self._draw()
-        except Exception as exc:  # noqa: BLE001
-            self._show_error(f"{type(exc).__name__}: {exc}")
-            return
-        self.error, self.message.value = None, ""
-        self.update_ms = (time.perf_counter() - start) * 1000
-
-    def _compute(self) -> None:
+    def compute(self) -> ShiftResult:
+        """Shift, correlate, ReLU, pool; compare with the unshifted input (``dlcv.shift``)."""
         image, kernel = self._input(), kernels.get(self.kernel.value)
         dy, dx, mode = self.dy.value, self.dx.value, self.mode.value
-        reference, self._feature_top = self._reference_features(image, kernel)
+        reference, feature_top = self._reference_features(image, kernel)
         shifted = shift_image(image, dy, dx, mode)
         features = np.maximum(correlate2d(shifted, kernel, padding="same"), 0.0)
         interior = interior_mask(image.shape, kernel.shape, dy, dx)
-        result = pool_compare(reference, features, self.pool_size.value, self.stride.value,
-                              self.pool.value, trusted=interior)
-        self.shifted_input, self.features = shifted, features
-        self.interior, self.result = interior, result
-        self.equivariance = features - shift_image(reference, dy, dx, mode)
+        try:
+            pooled = pool_compare(
+                reference,
+                features,
+                self.pool_size.value,
+                self.stride.value,
+                self.pool.value,
+                trusted=interior,
+            )
+        except ValueError as exc:
+            raise ValueError(f"This setting cannot be measured: {exc}") from exc
+        equivariance = features - shift_image(reference, dy, dx, mode)
+        key = (
+            self.image.value,
+            self.kernel.value,
+            self.pool.value,
+            self.pool_size.value,
+            self.stride.value,
+        )
+        return ShiftResult(key, shifted, features, equivariance, interior, pooled, feature_top)
 
-    def _show_error(self, text: str) -> None:
-        self.error, self.result = text, None
-        self.message.value = (
-            "<div style='color:#b35806'><b>⚠ This setting cannot be measured:</b> "
-            f"{html.escape(text)}. The pictures still show the last valid setting.</div>")
-
-    # ------------------------------------------------------------------ drawing
-    def _draw(self) -> None:
-        r, size, top = self.result, self._size, self._feature_top
-        grey01 = plot.DisplayRange(plot.GREY_CMAP, 0.0, 1.0, False)
-        feature_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, top, False)
-        key = (self.image.value, self.kernel.value, self.pool.value, self.pool_size.value,
-               self.stride.value)
-        if key not in self._pooled_png:  # the unshifted pooled map does not depend on the shift
+    def draw(self, result: ShiftResult) -> None:
+        r, size, top = result.pooled, self._size, result.feature_top
+        if result.key not in self._pooled_png:  # the unshifted pooled map: same for every shift
             pooled_top = _top(r.reference)
-            rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
-            self._pooled_png[key] = _picture(r.reference, rng, size), pooled_top
-        before_png, pooled_top = self._pooled_png[key]
-        pooled_rng = plot.DisplayRange(plot.GREY_CMAP, 0.0, pooled_top, False)
-        change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -top, top, True)
-        pooled_change_rng = plot.DisplayRange(plot.SIGNED_CMAP, -pooled_top, pooled_top, True)
-        self.input_view.value = _picture(self.shifted_input, grey01, size)
-        self.feature_view.value = _picture(self.features, feature_rng, size)
-        self.feature_change_view.value = _picture(self.equivariance, change_rng, size)
-        self.pooled_before_view.value = before_png
-        self.pooled_after_view.value = _picture(r.shifted, pooled_rng, size)
-        self.pooled_change_view.value = _picture(r.shifted - r.reference, pooled_change_rng, size,
-                                                 mask=~r.valid)
+            rng = DisplayRange(GREY_CMAP, 0.0, pooled_top, False)
+            self._pooled_png[result.key] = _picture(r.reference, rng, size), pooled_top
+        before_png, pooled_top = self._pooled_png[result.key]
+        grey01 = DisplayRange(GREY_CMAP, 0.0, 1.0, False)
+        feature_rng = DisplayRange(GREY_CMAP, 0.0, top, False)
+        pooled_rng = DisplayRange(GREY_CMAP, 0.0, pooled_top, False)
+        change_rng = DisplayRange(SIGNED_CMAP, -top, top, True)
+        pooled_change_rng = DisplayRange(SIGNED_CMAP, -pooled_top, pooled_top, True)
+        pictures = (
+            _picture(result.shifted, grey01, size),
+            _picture(result.features, feature_rng, size),
+            _picture(result.equivariance, change_rng, size),
+            before_png,
+            _picture(r.shifted, pooled_rng, size),
+            _picture(r.shifted - r.reference, pooled_change_rng, size, mask=~r.valid),
+        )
+        self.shifted_input, self.features = result.shifted, result.features
+        self.equivariance, self.interior, self.result = result.equivariance, result.interior, r
+        for view, png in zip(self._views, pictures, strict=True):
+            view.value = png
         self._write_captions()
         self._write_stats()
 
@@ -322,9 +335,12 @@ class ShiftExplorer(widgets.VBox):
     def _write_stats(self) -> None:
         e, inside, r = np.abs(self.equivariance), self.interior, self.result
         outside = e[~inside]
-        border = (f"outside it (a band of {outside.size:,} border pixels) the largest error is "
-                  f"{outside.max():.3g}, at {int((outside > 0).sum()):,} pixels"
-                  if outside.size else "there is no border band (no shift)")
+        border = (
+            f"outside it (a band of {outside.size:,} border pixels) the largest error is "
+            f"{outside.max():.3g}, at {int((outside > 0).sum()):,} pixels"
+            if outside.size
+            else "there is no border band (no shift)"
+        )
         interior_max = float(e[inside].max()) if inside.any() else float("nan")
         compared = int(r.valid.sum())
         self.stats.value = (
@@ -334,7 +350,8 @@ class ShiftExplorer(widgets.VBox):
             f"<b>Pooling:</b> <b>{r.unchanged:.1%}</b> of the {compared:,} compared outputs are "
             f"unchanged; the largest change is <b>{r.max_change:.3g}</b> "
             f"({r.max_change / max(float(r.reference.max()), 1e-12):.0%} of the largest pooled "
-            "value).")
+            "value)."
+        )
 
 
 def shift_explorer(**kwargs) -> ShiftExplorer:
