@@ -26,9 +26,9 @@ pixels of the image being augmented; the status line says how many.
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
@@ -37,7 +37,8 @@ from skimage.transform import resize
 from dlcv import augment
 from dlcv.augment import RandomApply
 from dlcv.data import load_mnist, sample_image
-from dlcv.plot import DisplayRange, colorize, to_png
+from dlcv.render import DisplayRange, colorize, tile, to_png, zoom
+from dlcv.widgets.base import Explorer, panel, row
 
 __all__ = [
     "AUGMENTATIONS",
@@ -89,40 +90,103 @@ def _pixels(percent: float, side: int, minimum: int = 0) -> int:
 
 
 AUGMENTATIONS = (
-    Augmentation("hflip", "horizontal flip",
-                 lambda s, p, side: augment.RandomFlip(horizontal=True, vertical=False, p=p)),
-    Augmentation("vflip", "vertical flip",
-                 lambda s, p, side: augment.RandomFlip(horizontal=False, vertical=True, p=p)),
-    Augmentation("rotation", "rotation",
-                 lambda s, p, side: RandomApply(augment.RandomRotation(s), p),
-                 "max angle (°)", 0, 180, 1, 15),
-    Augmentation("scale", "scaling",
-                 lambda s, p, side: RandomApply(augment.RandomScale(1 - s / 100, 1 + s / 100), p),
-                 "max zoom (± %)", 0, 50, 1, 10),
-    Augmentation("translation", "translation",
-                 lambda s, p, side: RandomApply(augment.RandomTranslation(_pixels(s, side)), p),
-                 "max shift (% of side)", 0, 25, 1, 8),
-    Augmentation("brightness", "brightness",
-                 lambda s, p, side: RandomApply(augment.RandomBrightness(s), p),
-                 "max change (±)", 0, 0.5, 0.01, 0.2),
-    Augmentation("contrast", "contrast",
-                 lambda s, p, side: RandomApply(
-                     augment.RandomContrast(1 - s / 100, 1 + s / 100), p),
-                 "max change (± %)", 0, 90, 1, 30),
-    Augmentation("noise", "Gaussian noise",
-                 lambda s, p, side: RandomApply(augment.GaussianNoise(s), p),
-                 "σ", 0, 0.3, 0.01, 0.05),
-    Augmentation("cutout", "cutout", lambda s, p, side: augment.Cutout(_pixels(s, side, 1), p=p),
-                 "square side (% of side)", 5, 60, 1, 30),
+    Augmentation(
+        "hflip",
+        "horizontal flip",
+        lambda s, p, side: augment.RandomFlip(horizontal=True, vertical=False, p=p),
+    ),
+    Augmentation(
+        "vflip",
+        "vertical flip",
+        lambda s, p, side: augment.RandomFlip(horizontal=False, vertical=True, p=p),
+    ),
+    Augmentation(
+        "rotation",
+        "rotation",
+        lambda s, p, side: RandomApply(augment.RandomRotation(s), p),
+        "max angle (°)",
+        0,
+        180,
+        1,
+        15,
+    ),
+    Augmentation(
+        "scale",
+        "scaling",
+        lambda s, p, side: RandomApply(augment.RandomScale(1 - s / 100, 1 + s / 100), p),
+        "max zoom (± %)",
+        0,
+        50,
+        1,
+        10,
+    ),
+    Augmentation(
+        "translation",
+        "translation",
+        lambda s, p, side: RandomApply(augment.RandomTranslation(_pixels(s, side)), p),
+        "max shift (% of side)",
+        0,
+        25,
+        1,
+        8,
+    ),
+    Augmentation(
+        "brightness",
+        "brightness",
+        lambda s, p, side: RandomApply(augment.RandomBrightness(s), p),
+        "max change (±)",
+        0,
+        0.5,
+        0.01,
+        0.2,
+    ),
+    Augmentation(
+        "contrast",
+        "contrast",
+        lambda s, p, side: RandomApply(augment.RandomContrast(1 - s / 100, 1 + s / 100), p),
+        "max change (± %)",
+        0,
+        90,
+        1,
+        30,
+    ),
+    Augmentation(
+        "noise",
+        "Gaussian noise",
+        lambda s, p, side: RandomApply(augment.GaussianNoise(s), p),
+        "σ",
+        0,
+        0.3,
+        0.01,
+        0.05,
+    ),
+    Augmentation(
+        "cutout",
+        "cutout",
+        lambda s, p, side: augment.Cutout(_pixels(s, side, 1), p=p),
+        "square side (% of side)",
+        5,
+        60,
+        1,
+        30,
+    ),
 )
 """The rows of the explorer, in the order the pipeline applies them."""
 _BY_KEY = {a.key: a for a in AUGMENTATIONS}
 
 PRESETS = {
-    "digits: label-preserving": {"rotation": (1.0, 15), "scale": (1.0, 10),
-                                 "translation": (1.0, 8)},
-    "photos: flips and colour": {"hflip": (0.5, None), "rotation": (0.5, 10), "scale": (0.5, 15),
-                                 "brightness": (0.8, 0.15), "contrast": (0.8, 25)},
+    "digits: label-preserving": {
+        "rotation": (1.0, 15),
+        "scale": (1.0, 10),
+        "translation": (1.0, 8),
+    },
+    "photos: flips and colour": {
+        "hflip": (0.5, None),
+        "rotation": (0.5, 10),
+        "scale": (0.5, 15),
+        "brightness": (0.8, 0.15),
+        "contrast": (0.8, 25),
+    },
     "digits: label-changing flips": {"hflip": (0.5, None), "vflip": (0.5, None)},
     "everything": {a.key: (0.5, a.default) for a in AUGMENTATIONS},
     "none": {},
@@ -162,8 +226,9 @@ def build_pipeline(settings: dict, side: int) -> augment.Compose:
     return augment.Compose(steps)
 
 
-def augmented_samples(image: np.ndarray, pipeline: Callable, n: int = N_SAMPLES,
-                      seed: int = 0) -> np.ndarray:
+def augmented_samples(
+    image: np.ndarray, pipeline: Callable, n: int = N_SAMPLES, seed: int = 0
+) -> np.ndarray:
     """``n`` augmented copies of one image, drawn with one generator seeded by ``seed``.
 
     Parameters
@@ -212,21 +277,8 @@ def explorer_image(name: str) -> np.ndarray:
 def _tile(image: np.ndarray) -> np.ndarray:
     """RGB uint8 picture of one image in [0, 1] (digits enlarged by nearest neighbour)."""
     if image.ndim == 2:
-        big = np.repeat(np.repeat(image, DIGIT_ZOOM, axis=0), DIGIT_ZOOM, axis=1)
-        return colorize(big, _GREY)
+        return colorize(zoom(image, DIGIT_ZOOM), _GREY)
     return colorize(image)
-
-
-def grid_picture(samples: np.ndarray, ncols: int = N_COLUMNS) -> np.ndarray:
-    """The samples as one RGB uint8 grid, ``ncols`` tiles per row, white gaps between."""
-    tiles = [_tile(s) for s in samples]
-    th, tw = tiles[0].shape[:2]
-    nrows = -(-len(tiles) // ncols)
-    canvas = np.full((nrows * (th + GAP) - GAP, ncols * (tw + GAP) - GAP, 3), 255, dtype=np.uint8)
-    for i, tile in enumerate(tiles):
-        r, c = divmod(i, ncols)
-        canvas[r * (th + GAP):r * (th + GAP) + th, c * (tw + GAP):c * (tw + GAP) + tw] = tile
-    return canvas
 
 
 def label_warnings(settings: dict, image_name: str) -> list[str]:
@@ -236,19 +288,35 @@ def label_warnings(settings: dict, image_name: str) -> list[str]:
     digit = image_name.split()[1]
     notes = []
     if "hflip" in settings and settings["hflip"][0] > 0:
-        notes.append(f"a horizontal flip mirrors the {digit}: the mirror image is not a {digit} "
-                     "(except for symmetric shapes like 0, 1 and 8)")
+        notes.append(
+            f"a horizontal flip mirrors the {digit}: the mirror image is not a {digit} "
+            "(except for symmetric shapes like 0, 1 and 8)"
+        )
     if "vflip" in settings and settings["vflip"][0] > 0:
-        notes.append("a vertical flip turns digits upside down (a 6 flipped top-bottom is a "
-                     "mirrored 9, not a 6)")
+        notes.append(
+            "a vertical flip turns digits upside down (a 6 flipped top-bottom is a "
+            "mirrored 9, not a 6)"
+        )
     if "rotation" in settings and settings["rotation"][0] > 0 and settings["rotation"][1] > 45:
-        notes.append(f"rotations beyond ±45° (here up to ±{settings['rotation'][1]:g}°) make "
-                     "digits lie on their side or upside down: a 6 turned by 180° is a 9")
+        notes.append(
+            f"rotations beyond ±45° (here up to ±{settings['rotation'][1]:g}°) make "
+            "digits lie on their side or upside down: a 6 turned by 180° is a 9"
+        )
     return notes
 
 
-class AugmentExplorer(widgets.VBox):
-    """Compose augmentations and see a grid of augmented samples (an ``ipywidgets.VBox``).
+class AugmentResult(NamedTuple):
+    """What :meth:`AugmentExplorer.compute` returns."""
+
+    image: np.ndarray
+    settings: dict
+    pipeline: augment.Compose
+    samples: np.ndarray
+    notes: list[str]  # why the settings may change a digit's label
+
+
+class AugmentExplorer(Explorer):
+    """Compose augmentations and see a grid of augmented samples (an :class:`Explorer`).
 
     Parameters
     ----------
@@ -273,117 +341,124 @@ class AugmentExplorer(widgets.VBox):
         The image and the grid of samples (PNG).
     status : ipywidgets.HTML
         The pipeline in words and in code.
-    message : ipywidgets.HTML
-        Empty, a warning about label-changing settings for digits, or an error.
+    notes : ipywidgets.HTML
+        Empty, or a warning about settings that can change a digit's label.
     samples : ndarray, shape (12, H, W) or (12, H, W, 3)
         The samples on display.
     pipeline : dlcv.augment.Compose
-    error : str or None
-        The last error, None when the last update worked.
-    update_ms : float
-        Duration of the last update (augmenting, drawing, encoding), milliseconds.
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`.
     """
 
-    def __init__(self, image: str = "astronaut", preset: str = "photos: flips and colour",
-                 seed: int = 0):
+    def __init__(
+        self, image: str = "astronaut", preset: str = "photos: flips and colour", seed: int = 0
+    ):
+        super().__init__()
         self._images: dict[str, tuple[np.ndarray, bytes]] = {}
-        self._quiet = False
         self.samples = np.zeros((0, 1, 1))
         self.pipeline = augment.Compose([])
-        self.error: str | None = None
-        self.update_ms = float("nan")
-        self.image = widgets.Dropdown(options=IMAGES, value=image, description="image",
-                                      layout=widgets.Layout(width="220px"))
-        self.preset = widgets.Dropdown(options=[*PRESETS, "custom"], value=preset,
-                                       description="preset", layout=widgets.Layout(width="320px"))
-        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
-                                           layout=widgets.Layout(width="180px"))
-        self.new_seed = widgets.Button(description="new seed", icon="refresh",
-                                       tooltip="draw another grid (seed + 1)")
+        self.image = widgets.Dropdown(
+            options=IMAGES, value=image, description="image", layout=widgets.Layout(width="220px")
+        )
+        self.preset = widgets.Dropdown(
+            options=[*PRESETS, "custom"],
+            value=preset,
+            description="preset",
+            layout=widgets.Layout(width="320px"),
+        )
+        self.seed = widgets.BoundedIntText(
+            value=seed,
+            min=0,
+            max=2**31 - 1,
+            description="seed",
+            layout=widgets.Layout(width="180px"),
+        )
+        self.new_seed = widgets.Button(
+            description="new seed", icon="refresh", tooltip="draw another grid (seed + 1)"
+        )
         self.new_seed.on_click(lambda _: self._next_seed())
         self.rows = {a.key: self._row(a) for a in AUGMENTATIONS}
         self.original_view = widgets.Image(format="png")
         self.grid_view = widgets.Image(format="png")
         self.status = widgets.HTML()
-        self.message = widgets.HTML()
+        self.notes = widgets.HTML()
         self._apply_preset(preset)
-        header = widgets.VBox([widgets.HBox([self.image, self.preset]),
-                               widgets.HBox([self.seed, self.new_seed])])
-        table = widgets.VBox([widgets.HBox(list(filter(None, r))) for r in self.rows.values()])
-        pictures = widgets.HBox([
-            widgets.VBox([widgets.HTML("<b>original</b>"), self.original_view]),
-            widgets.VBox([widgets.HTML(f"<b>{N_SAMPLES} augmented samples</b>"), self.grid_view]),
-        ])
-        super().__init__([header, table, self.message, pictures, self.status])
-        for control in (self.image, self.seed):
-            control.observe(self._on_change, names="value")
-        self.preset.observe(self._on_preset, names="value")
-        for checkbox, p, strength in self.rows.values():
-            for control in filter(None, (checkbox, p, strength)):
-                control.observe(self._on_edit, names="value")
+        header = widgets.VBox([row(self.image, self.preset), row(self.seed, self.new_seed)])
+        table = widgets.VBox([row(*filter(None, r)) for r in self.rows.values()])
+        pictures = row(
+            panel("original", self.original_view),
+            panel(f"{N_SAMPLES} augmented samples", self.grid_view),
+            align_items="flex-start",
+        )
+        self.children = [header, table, self.notes, self.message, pictures, self.status]
+        self.watch(self.image, self.seed)
+        self.watch(self.preset, handler=self._on_preset)
+        controls = [c for r in self.rows.values() for c in r if c is not None]
+        self.watch(*controls, handler=self._on_edit)
         self.update()
 
     # ------------------------------------------------------------------ controls
     @staticmethod
     def _row(aug: Augmentation):
-        checkbox = widgets.Checkbox(value=False, description=aug.label, indent=False,
-                                    layout=widgets.Layout(width="150px"))
-        p = widgets.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="probability",
-                                readout_format=".2f", continuous_update=False,
-                                layout=widgets.Layout(width="300px"))
+        checkbox = widgets.Checkbox(
+            value=False, description=aug.label, indent=False, layout=widgets.Layout(width="150px")
+        )
+        p = widgets.FloatSlider(
+            value=0.5,
+            min=0,
+            max=1,
+            step=0.05,
+            description="probability",
+            readout_format=".2f",
+            continuous_update=False,
+            layout=widgets.Layout(width="300px"),
+        )
         strength = None
         if aug.strength is not None:
-            strength = widgets.FloatSlider(value=aug.default, min=aug.low, max=aug.high,
-                                           step=aug.step, description=aug.strength,
-                                           continuous_update=False,
-                                           style={"description_width": "150px"},
-                                           layout=widgets.Layout(width="420px"))
+            strength = widgets.FloatSlider(
+                value=aug.default,
+                min=aug.low,
+                max=aug.high,
+                step=aug.step,
+                description=aug.strength,
+                continuous_update=False,
+                style={"description_width": "150px"},
+                layout=widgets.Layout(width="420px"),
+            )
         return checkbox, p, strength
 
     def settings(self) -> dict:
         """The enabled augmentations: key -> (probability, strength or None)."""
-        return {key: (p.value, None if s is None else s.value)
-                for key, (on, p, s) in self.rows.items() if on.value}
+        return {
+            key: (p.value, None if s is None else s.value)
+            for key, (on, p, s) in self.rows.items()
+            if on.value
+        }
 
     def _apply_preset(self, name: str) -> None:
         chosen = PRESETS[name]
-        self._quiet = True
-        try:
+        with self.quiet():
             for key, (checkbox, p, strength) in self.rows.items():
                 checkbox.value = key in chosen
                 if key in chosen:
                     p.value = chosen[key][0]
                     if strength is not None:
                         strength.value = chosen[key][1]
-        finally:
-            self._quiet = False
 
     def _next_seed(self) -> None:
         self.seed.value = min(self.seed.value + 1, self.seed.max)
 
-    def _on_change(self, change=None) -> None:
-        if not self._quiet:
+    def _on_preset(self, change) -> None:
+        if change["new"] != "custom":
+            self._apply_preset(change["new"])
             self.update()
 
-    def _on_preset(self, change) -> None:
-        if self._quiet or change["new"] == "custom":
-            return
-        try:
-            self._apply_preset(change["new"])
-        except Exception as exc:  # noqa: BLE001 - a callback must never raise
-            self._show_error(exc)
-            return
-        self.update()
-
     def _on_edit(self, change) -> None:
-        if self._quiet:
-            return
-        self._quiet = True
-        self.preset.value = "custom"
-        self._quiet = False
+        with self.quiet():
+            self.preset.value = "custom"
         self.update()
 
-    # ------------------------------------------------------------------ updating
+    # ------------------------------------------------------------------ compute and draw
     def _source(self) -> tuple[np.ndarray, bytes]:
         """The chosen image and its PNG (cached per image)."""
         name = self.image.value
@@ -392,32 +467,33 @@ class AugmentExplorer(widgets.VBox):
             self._images[name] = (image, to_png(_tile(image)))
         return self._images[name]
 
-    def update(self) -> None:
-        """Rebuild the pipeline, draw the samples and redraw. Never raises."""
-        start = time.perf_counter()
-        try:
-            image, png = self._source()
-            settings = self.settings()
-            side = max(image.shape[:2])
-            self.pipeline = build_pipeline(settings, side)
-            self.samples = augmented_samples(image, self.pipeline, N_SAMPLES, self.seed.value)
-            self.original_view.value = png
-            self.grid_view.value = to_png(grid_picture(self.samples))
-            self.error = None
-            self.status.value = _status_html(self.pipeline, settings, image.shape, self.seed.value)
-            notes = label_warnings(settings, self.image.value)
-            self.message.value = "" if not notes else (
-                "<div style='color:#b35806'><b>⚠ These settings can change the label:</b><ul>"
-                + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul></div>")
-        except Exception as exc:  # noqa: BLE001 - a callback must never raise
-            self._show_error(exc)
-        self.update_ms = (time.perf_counter() - start) * 1000
+    def compute(self) -> AugmentResult:
+        """Build the pipeline for the settings and draw the samples with the seed."""
+        image, _ = self._source()
+        settings = self.settings()
+        pipeline = build_pipeline(settings, max(image.shape[:2]))
+        samples = augmented_samples(image, pipeline, N_SAMPLES, self.seed.value)
+        return AugmentResult(
+            image, settings, pipeline, samples, label_warnings(settings, self.image.value)
+        )
 
-    def _show_error(self, exc: Exception) -> None:
-        self.error = f"{type(exc).__name__}: {exc}"
-        self.message.value = ("<div style='color:#b35806'><b>⚠ Cannot draw these settings:</b> "
-                              f"{html.escape(self.error)}. The pictures show the last valid "
-                              "settings.</div>")
+    def draw(self, result: AugmentResult) -> None:
+        _, original = self._source()
+        grid = to_png(tile([_tile(s) for s in result.samples], N_COLUMNS, GAP))
+        self.samples, self.pipeline = result.samples, result.pipeline
+        self.original_view.value, self.grid_view.value = original, grid
+        self.status.value = _status_html(
+            result.pipeline, result.settings, result.image.shape, self.seed.value
+        )
+        self.notes.value = (
+            ""
+            if not result.notes
+            else (
+                "<div style='color:#b35806'><b>⚠ These settings can change the label:</b><ul>"
+                + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+                + "</ul></div>"
+            )
+        )
 
 
 def _status_html(pipeline, settings: dict, shape, seed: int) -> str:
@@ -429,9 +505,11 @@ def _status_html(pipeline, settings: dict, shape, seed: int) -> str:
     if "cutout" in settings:
         pixels.append(f"cutout square {_pixels(settings['cutout'][1], side, 1)} px")
     extra = f" ({'; '.join(pixels)})" if pixels else ""
-    return (f"<small>{what} {shape[0]}×{shape[1]}{extra}; seed {seed}. The pipeline, applied "
-            f"top to bottom:</small><pre style='font-size:11px;white-space:pre-wrap'>"
-            f"{html.escape(repr(pipeline))}</pre>")
+    return (
+        f"<small>{what} {shape[0]}×{shape[1]}{extra}; seed {seed}. The pipeline, applied "
+        f"top to bottom:</small><pre style='font-size:11px;white-space:pre-wrap'>"
+        f"{html.escape(repr(pipeline))}</pre>"
+    )
 
 
 def augment_explorer(**kwargs) -> AugmentExplorer:

@@ -3,10 +3,11 @@
 The learner sets the input size (C, H, W), adds and removes conv or pooling layers
 and edits each one's kernel, stride, padding, dilation and number of filters. An
 HTML table shows, for every layer, the output shape, parameters, multiply-adds and
-receptive field, computed by :func:`dlcv.shapes.analyze`. Settings that do not fit
-(a kernel larger than the padded input, a ``(W - F + 2P)/S + 1`` that is not an
-integer, pooling padding over half the window) are explained in words in the
-layer's row; nothing raises.
+receptive field, computed by :func:`dlcv.shapes.analyze`. Settings that do not quite
+fit (a ``(W - F + 2P)/S + 1`` that is not an integer, pooling padding over half the
+window) are explained in words in the layer's row. A layer left with no output (a
+kernel larger than the padded input) is an error: the message names the layer and why,
+and the table keeps the last stack that fits (see :class:`dlcv.widgets.Explorer`).
 
 >>> from dlcv.widgets.shape_calculator import ShapeCalculator
 >>> calc = ShapeCalculator(preset="LeNet-5 (C1-C5)")   # doctest: +SKIP
@@ -15,11 +16,10 @@ layer's row; nothing raises.
 
 from __future__ import annotations
 
-import html
-
 import ipywidgets as widgets
 
 from dlcv.shapes import PRESETS, Conv, Pool, StackReport, analyze
+from dlcv.widgets.base import Explorer, row
 
 __all__ = ["LayerRow", "ShapeCalculator", "render_table"]
 
@@ -110,7 +110,7 @@ def render_table(report: StackReport) -> str:
     return report.to_html(dense=True)
 
 
-class ShapeCalculator(widgets.VBox):
+class ShapeCalculator(Explorer):
     """Interactive calculator of output shapes, costs and receptive fields of a layer stack.
 
     Parameters
@@ -124,15 +124,19 @@ class ShapeCalculator(widgets.VBox):
 
     Attributes
     ----------
-    report : dlcv.shapes.StackReport or None
-        The last computed report (None if the last update failed).
+    report : dlcv.shapes.StackReport
+        The report in the table (the last stack in which every layer has an output).
     table : ipywidgets.HTML
         The rendered table.
-    message : ipywidgets.HTML
-        Empty, or a sentence saying why the table could not be updated.
+    status : ipywidgets.HTML
+        Empty, or which layers' settings do not quite fit (their rows are shaded).
     rows : list of LayerRow
         The layer editors, first layer first.
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`; a layer without output is an error.
     """
+
+    kept = "The table still shows the last stack that fits."
 
     def __init__(self, input_shape=(1, 28, 28), layers=None, preset: str | None = None):
         if preset is not None:
@@ -140,6 +144,7 @@ class ShapeCalculator(widgets.VBox):
                 raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
             input_shape, layers = PRESETS[preset]
         layers = [Conv(8, 5), Pool(2)] if layers is None else list(layers)
+        super().__init__()
         c, h, w = input_shape
         box = dict(min=1, max=100_000, layout=_NUMBER)
         self.in_c = widgets.BoundedIntText(value=c, **box)
@@ -157,11 +162,10 @@ class ShapeCalculator(widgets.VBox):
             description="+ pool layer", layout=widgets.Layout(width="120px")
         )
         self.table = widgets.HTML()
-        self.message = widgets.HTML()
+        self.status = widgets.HTML()
         self.report: StackReport | None = None
         self.rows: list[LayerRow] = []
         self._rows_box = widgets.VBox()
-        self._updating = False
         header = widgets.HBox(
             [
                 widgets.HTML(f"<b>{name}</b>", layout=widgets.Layout(width=width))
@@ -178,19 +182,17 @@ class ShapeCalculator(widgets.VBox):
                 self.preset,
             ]
         )
-        super().__init__(
-            [
-                inputs,
-                header,
-                self._rows_box,
-                widgets.HBox([self.add_conv, self.add_pool]),
-                self.message,
-                self.table,
-            ]
-        )
-        for control in (self.in_c, self.in_h, self.in_w):
-            control.observe(self.update, names="value")
-        self.preset.observe(self._load_preset, names="value")
+        self.children = [
+            inputs,
+            header,
+            self._rows_box,
+            row(self.add_conv, self.add_pool),
+            self.status,
+            self.message,
+            self.table,
+        ]
+        self.watch(self.in_c, self.in_h, self.in_w)
+        self.watch(self.preset, handler=self._load_preset)
         self.add_conv.on_click(lambda _: self.add_layer(Conv(8, 3, padding=1)))
         self.add_pool.on_click(lambda _: self.add_layer(Pool(2)))
         self.set_stack((c, h, w), layers)
@@ -198,73 +200,71 @@ class ShapeCalculator(widgets.VBox):
     # -- editing the stack -------------------------------------------------
     def add_layer(self, layer: Conv | Pool | None = None) -> LayerRow:
         """Append a layer row (default a 3×3 conv with 8 filters) and update."""
-        row = self._make_row(layer)
-        self.rows.append(row)
+        layer_row = self._make_row(layer)
+        self.rows.append(layer_row)
         self._rows_box.children = tuple(self.rows)
         self.update()
-        return row
+        return layer_row
 
     def remove_layer(self, index: int) -> None:
         """Remove the row at ``index`` (0-based) and update."""
-        row = self.rows.pop(index)
-        for child in row.children:
-            child.close()
-        row.close()
+        self._close(self.rows.pop(index))
         self._rows_box.children = tuple(self.rows)
         self.update()
 
     def set_stack(self, input_shape, layers) -> None:
         """Replace the input shape and every layer row, then update once."""
-        self._updating = True
-        try:
+        with self.quiet():
             self.in_c.value, self.in_h.value, self.in_w.value = input_shape
-            for row in self.rows:
-                for child in row.children:
-                    child.close()
-                row.close()
+            for layer_row in self.rows:
+                self._close(layer_row)
             self.rows = [self._make_row(layer) for layer in layers]
             self._rows_box.children = tuple(self.rows)
-        finally:
-            self._updating = False
         self.update()
 
+    @staticmethod
+    def _close(layer_row: LayerRow) -> None:
+        for child in layer_row.children:
+            child.close()
+        layer_row.close()
+
     def _make_row(self, layer) -> LayerRow:
-        row = LayerRow(layer)
-        for control in row.controls:
-            control.observe(self.update, names="value")
-        row.remove.on_click(lambda _, r=row: self.remove_layer(self.rows.index(r)))
-        return row
+        layer_row = LayerRow(layer)
+        self.watch(*layer_row.controls)
+        layer_row.remove.on_click(lambda _, r=layer_row: self.remove_layer(self.rows.index(r)))
+        return layer_row
 
     def _load_preset(self, change) -> None:
         if change["new"] in PRESETS:
-            try:
-                self.set_stack(*PRESETS[change["new"]])
-            except Exception as exc:  # never let a callback raise
-                self.message.value = f"<b>Could not load the preset:</b> {html.escape(str(exc))}"
+            self.set_stack(*PRESETS[change["new"]])
 
     # -- computing -----------------------------------------------------------
     def layers(self) -> list[Conv | Pool]:
         """The stack the rows currently describe."""
-        return [row.layer() for row in self.rows]
+        return [layer_row.layer() for layer_row in self.rows]
 
-    def update(self, change=None) -> None:
-        """Recompute the report and redraw the table; errors go to :attr:`message`."""
-        if self._updating:
-            return
-        try:
-            shape = (self.in_c.value, self.in_h.value, self.in_w.value)
-            self.report = analyze(shape, self.layers())
-            self.table.value = render_table(self.report)
-            causes = [r.index for r in self.report.layers if r.problem and r.in_shape is not None]
-            self.message.value = (
-                ""
-                if not causes
-                else (
-                    "⚠ the settings of layer(s) "
-                    + ", ".join(map(str, causes))
-                    + " do not fit their input: see the shaded rows."
-                )
+    def compute(self) -> StackReport:
+        """:func:`dlcv.shapes.analyze` of the stack; a layer without output is an error."""
+        report = analyze((self.in_c.value, self.in_h.value, self.in_w.value), self.layers())
+        fatal = next((r for r in report.layers if not r.ok), None)
+        if fatal is not None:
+            later = (
+                ", so the layers after it have no input" if fatal.index < len(report.layers) else ""
             )
-        except Exception as exc:  # a callback must never raise
-            self.report = None
-            self.message.value = f"<b>Cannot compute the table:</b> {html.escape(str(exc))}"
+            raise ValueError(
+                f"Layer {fatal.index} ({fatal.layer.describe()}): {fatal.problem}{later}. "
+                "Change its settings or the input size."
+            )
+        return report
+
+    def draw(self, result: StackReport) -> None:
+        self.report = result
+        self.table.value = render_table(result)
+        causes = [r.index for r in result.layers if r.problem]
+        self.status.value = (
+            ""
+            if not causes
+            else "⚠ the settings of layer(s) "
+            + ", ".join(map(str, causes))
+            + " do not fit their input exactly: see the shaded rows."
+        )

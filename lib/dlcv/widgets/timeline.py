@@ -69,18 +69,32 @@ class TimelineExplorer(Explorer):
         self._pictures: dict[tuple, bytes] = {}  # PNG of every state drawn
         first, last = year_span(self.milestones)
         self.boxes = {
-            key: widgets.Checkbox(value=True, description=text, indent=False,
-                                  layout=widgets.Layout(width="auto", margin="0 14px 0 0"))
+            key: widgets.Checkbox(
+                value=True,
+                description=text,
+                indent=False,
+                layout=widgets.Layout(width="auto", margin="0 14px 0 0"),
+            )
             for key, (text, _, _) in CATEGORIES.items()
-        }  # fmt: skip
+        }
         self.years = widgets.IntRangeSlider(
-            value=(first, last), min=first, max=last, step=1, description="Years",
-            continuous_update=False, layout=widgets.Layout(width="60%"),
-        )  # fmt: skip
+            value=(first, last),
+            min=first,
+            max=last,
+            step=1,
+            description="Years",
+            continuous_update=False,
+            layout=widgets.Layout(width="60%"),
+        )
         self.image = widgets.Image(format="png")
         self.status = widgets.HTML()
-        self.children = [row(*self.boxes.values()), self.years, self.status, self.message,
-                         self.image]  # fmt: skip
+        self.children = [
+            row(*self.boxes.values()),
+            self.years,
+            self.status,
+            self.message,
+            self.image,
+        ]
         self.watch(*self.boxes.values(), self.years)
         self.update()
 

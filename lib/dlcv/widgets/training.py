@@ -8,9 +8,9 @@ For the chosen image the widget shows, at once:
 * the predicted probability of each class as a bar, the prediction marked.
 
 A menu restricts the slider to the images the network gets wrong. Pictures are drawn
-with NumPy and :func:`dlcv.plot.colorize` and encoded by Pillow (no Matplotlib figure),
-so an update takes milliseconds. A bad setting shows a message inside the widget; a
-callback never raises.
+with :mod:`dlcv.render` (:func:`~dlcv.render.feature_mosaic`, no Matplotlib figure), so
+an update takes milliseconds. A bad setting shows a message inside the widget (see
+:class:`dlcv.widgets.Explorer`).
 
 >>> from dlcv.widgets.training import digit_inspector
 >>> inspector = digit_inspector(model, x_test, y_test)   # doctest: +SKIP
@@ -19,13 +19,14 @@ callback never raises.
 
 from __future__ import annotations
 
-import html
+from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
 
-from dlcv.render import feature_mosaic, to_png
+from dlcv.render import feature_mosaic, tile, to_png
 from dlcv.train import Sequential, conv_feature_maps, predict_proba
+from dlcv.widgets.base import Explorer, row
 
 __all__ = ["DigitInspector", "digit_inspector"]
 
@@ -50,7 +51,16 @@ def _bars_html(probs: np.ndarray, label: int) -> str:
     return f"<b>predicted {pred} ({probs[pred]:.1%}), true {label}: {verdict}</b>" + "".join(rows)
 
 
-class DigitInspector(widgets.VBox):
+class Inspection(NamedTuple):
+    """What :meth:`DigitInspector.compute` returns."""
+
+    index: int  # into the images
+    image: np.ndarray  # (C, H, W)
+    label: int
+    maps: list[np.ndarray]  # the feature maps after each convolution
+
+
+class DigitInspector(Explorer):
     """The widget; see the module docstring.
 
     Parameters
@@ -71,8 +81,10 @@ class DigitInspector(widgets.VBox):
         The digit and its feature maps, PNG.
     bars : ipywidgets.HTML
         Predicted probabilities.
-    message : ipywidgets.HTML
-        Empty, or what went wrong.
+    status : ipywidgets.HTML
+        Which image is shown, and the feature maps' sizes.
+    message, error, update_ms
+        See :class:`dlcv.widgets.Explorer`; "mistakes only" without mistakes is an error.
     """
 
     def __init__(self, model: Sequential, images: np.ndarray, labels: np.ndarray, start: int = 0):
@@ -84,6 +96,7 @@ class DigitInspector(widgets.VBox):
                 f"images must be (N, C, H, W) with N >= 1 and labels (N,), got "
                 f"{images.shape} and {labels.shape}"
             )
+        super().__init__()
         self.model, self.images, self.labels = model, images, labels
         self.probs = predict_proba(model, images)
         self.mistakes = np.flatnonzero(self.probs.argmax(axis=1) != labels)
@@ -95,72 +108,59 @@ class DigitInspector(widgets.VBox):
         self.status = widgets.HTML()
         self.picture = widgets.Image(format="png")
         self.bars = widgets.HTML()
-        self.message = widgets.HTML()
-        self.show.observe(self._on_show, names="value")
-        self.index.observe(self._on_change, names="value")
-        super().__init__(
-            [
-                widgets.HBox([self.show, self.index]),
-                self.status,
-                widgets.HBox([self.picture, self.bars]),
-                self.message,
-            ]
-        )
+        self.children = [
+            row(self.show, self.index),
+            self.status,
+            row(self.picture, self.bars, align_items="flex-start"),
+            self.message,
+        ]
+        self.watch(self.show, handler=self._on_show)
+        self.watch(self.index)
         self.update()
+
+    def _pool(self) -> np.ndarray:
+        """Indices into ``images`` the slider walks through (all, or the mistakes)."""
+        return self.mistakes if self.show.value == SHOW[1] else np.arange(len(self.images))
 
     def current(self) -> int:
         """Index into ``images`` of the image shown."""
-        pool = self.mistakes if self.show.value == SHOW[1] else np.arange(len(self.images))
-        return int(pool[self.index.value])
+        pool = self._pool()
+        if len(pool) == 0:
+            raise ValueError("the network makes no mistake on these images: nothing to show")
+        return int(pool[min(self.index.value, len(pool) - 1)])
 
     def _on_show(self, change=None) -> None:
-        n = len(self.mistakes) if self.show.value == SHOW[1] else len(self.images)
-        if n == 0:
-            self._error("the network makes no mistake on these images: nothing to show")
-            return
-        self.index.value = min(self.index.value, n - 1)
-        self.index.max = n - 1
+        n = len(self._pool())
+        if n:
+            with self.quiet():
+                self.index.value = min(self.index.value, n - 1)
+                self.index.max = n - 1
         self.update()
 
-    def _on_change(self, change=None) -> None:
-        self.update()
+    def compute(self) -> Inspection:
+        """The chosen image, its label and its feature maps (computed once per image)."""
+        i = self.current()
+        image = self.images[i]
+        if i not in self._maps:
+            self._maps[i] = conv_feature_maps(self.model, image.astype(self.model.dtype))
+        return Inspection(i, image, int(self.labels[i]), self._maps[i])
 
-    def _error(self, text: str) -> None:
-        self.message.value = f"<span style='color:#D55E00'>⚠ {html.escape(text)}</span>"
-
-    def update(self) -> None:
-        """Redraw for the current settings; problems go to ``message``, never raised."""
-        try:
-            i = self.current()
-            image, label = self.images[i], int(self.labels[i])
-            if i not in self._maps:
-                self._maps[i] = conv_feature_maps(self.model, image.astype(self.model.dtype))
-            maps = self._maps[i]
-            digit = feature_mosaic(image[:1], zoom=4, ncols=1)
-            panels = [digit] + [
-                feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in maps
-            ]
-            height = max(p.shape[0] for p in panels)
-            row = np.full(
-                (height, sum(p.shape[1] for p in panels) + 12 * len(panels), 3), 255, np.uint8
-            )
-            x = 0
-            for p in panels:
-                row[: p.shape[0], x : x + p.shape[1]] = p
-                x += p.shape[1] + 12
-            self.picture.value = to_png(row)
-            self.bars.value = _bars_html(self.probs[i], label)
-            names = " | ".join(
-                f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
-                for k, m in enumerate(maps)
-            )
-            self.status.value = (
-                f"test image {i} (of {len(self.images)}; {len(self.mistakes)} "
-                f"mistakes) — left: the digit; then {names}"
-            )
-            self.message.value = ""
-        except Exception as err:  # a widget callback must never raise
-            self._error(f"{type(err).__name__}: {err}")
+    def draw(self, result: Inspection) -> None:
+        digit = feature_mosaic(result.image[:1], zoom=4, ncols=1)
+        panels = [digit] + [
+            feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in result.maps
+        ]
+        png = to_png(tile(panels, gap=12))
+        self.picture.value = png
+        self.bars.value = _bars_html(self.probs[result.index], result.label)
+        names = " | ".join(
+            f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
+            for k, m in enumerate(result.maps)
+        )
+        self.status.value = (
+            f"test image {result.index} (of {len(self.images)}; {len(self.mistakes)} "
+            f"mistakes) — left: the digit; then {names}"
+        )
 
 
 def digit_inspector(
