@@ -1,13 +1,244 @@
-"""The contract every widget keeps (dlcv.widgets.Explorer), checked on every widget."""
+"""The contract every widget keeps (dlcv.widgets.Explorer), checked on every widget.
+
+Each widget is built with its defaults on real sample data. A good update leaves no
+error; each bad setting, made the way a learner makes it (``control.value = ...``), and
+each bad upload shows an escaped message, sets ``error``, raises nothing and keeps the
+pictures; the next good setting works again. ``compute()`` changes no widget value.
+"""
 
 from __future__ import annotations
 
 import datetime
+import html
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import ipywidgets as widgets
+import numpy as np
+import pytest
+from PIL import Image
 
+from dlcv.data import asset_path, load_mnist
+from dlcv.milestones import load_milestones
+from dlcv.train import load_lenet_mnist, predict
 from dlcv.widgets import Explorer
-from dlcv.widgets.base import clear_upload, panel, row, uploaded_files
+from dlcv.widgets.augment_explorer import AugmentExplorer
+from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.kernel_editor import KernelEditor
+from dlcv.widgets.pooling_explorer import PoolingExplorer
+from dlcv.widgets.shape_calculator import ShapeCalculator
+from dlcv.widgets.shift_explorer import ShiftExplorer
+from dlcv.widgets.timeline import TimelineExplorer
+from dlcv.widgets.training import DigitInspector
+
+
+# ---------------------------------------------------------------------- the widgets
+def _digit_inspector() -> DigitInspector:
+    """The shipped LeNet on 30 real MNIST test digits it classifies correctly."""
+    model, data = load_lenet_mnist(), load_mnist()
+    x, y = data.x_test[:60], data.y_test[:60]
+    right = predict(model, x) == y
+    return DigitInspector(model, x[right][:30], y[right][:30])
+
+
+def _png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(w, content: bytes, name: str) -> None:
+    """What ipywidgets 8's FileUpload does when a learner picks a file."""
+    when = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
+    w.upload.value = (
+        {"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
+         "last_modified": when},
+    )  # fmt: skip
+
+
+def _tiny_upload_valid(w) -> None:
+    _upload(w, _png(np.full((3, 3), 200, np.uint8)), "tiny.png")
+    w.padding.value = "valid"
+
+
+def _only(*keys):
+    """Prepare the timeline explorer: only the categories ``keys`` checked."""
+
+    def prepare(w):
+        for key, box in w.boxes.items():
+            box.value = key in keys
+
+    return prepare
+
+
+def _set(**values):
+    """Prepare a widget: set these controls, in this order."""
+
+    def prepare(w):
+        for name, value in values.items():
+            getattr(w, name).value = value
+
+    return prepare
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A setting that cannot work: ``control(w).value = value`` (after ``prepare(w)``)."""
+
+    what: str
+    control: Callable[[Explorer], widgets.Widget]
+    value: object
+    prepare: Callable[[Explorer], None] | None = None
+
+
+WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
+    "kernel editor": (KernelEditor, (
+        Bad("a weight that is not a number", lambda w: w.cells[0][0], float("nan")),
+        Bad("an infinite weight", lambda w: w.cells[2][1], float("inf")),
+        Bad("a 5x5 kernel on a 3x3 image, no padding", lambda w: w.preset, "gaussian_5x5",
+            _tiny_upload_valid),
+    )),
+    "pooling explorer": (PoolingExplorer, (
+        Bad("padding over half the window", lambda w: w.padding, 2),
+        Bad("a window too small for its padding", lambda w: w.kernel_size, 1, _set(padding=1)),
+    )),
+    "shape calculator": (ShapeCalculator, (
+        Bad("a kernel larger than the input", lambda w: w.rows[0].kernel, 40),
+        Bad("an input smaller than the kernel", lambda w: w.in_h, 3),
+        Bad("an impossible pool", lambda w: w.rows[1].padding, 2),
+    )),
+    "shift explorer": (ShiftExplorer, (
+        Bad("a digit shifted past its pooling windows", lambda w: w.dx, 16,
+            _set(image="digit", pool_size=8, stride=8)),
+    )),
+    "timeline explorer": (lambda: TimelineExplorer(load_milestones(asset_path("milestones.csv"))), (
+        Bad("an empty selection", lambda w: w.boxes["deep"], False, _only("deep")),
+        Bad("years without a milestone", lambda w: w.years, (1956, 1990), _only("data")),
+    )),
+    # every control of the augmentation explorer is bounded: no setting is impossible
+    "augment explorer": (AugmentExplorer, ()),
+    "digit inspector": (_digit_inspector, (
+        Bad("mistakes only, when there is none", lambda w: w.show, "mistakes only"),
+    )),
+}  # fmt: skip
+
+BAD_SETTINGS = [
+    pytest.param(name, bad, id=f"{name}: {bad.what}")
+    for name, (_, bads) in WIDGETS.items()
+    for bad in bads
+]
+_PNG = _png(np.zeros((32, 32), np.uint8))
+BAD_UPLOADS = [
+    pytest.param(bytes(np.random.default_rng(0).integers(0, 256, 500, np.uint8)), "noise.png",
+                 id="random bytes"),
+    pytest.param(_PNG[: len(_PNG) // 2], "cut.png", id="a truncated PNG"),
+    pytest.param(b"<html>not a picture</html>", "<script>alert(1)</script>.png",
+                 id="markup in the name"),
+]  # fmt: skip
+
+
+@pytest.fixture(params=list(WIDGETS), name="widget")
+def _widget(request) -> Explorer:
+    return WIDGETS[request.param][0]()
+
+
+def _descendants(w: widgets.Widget) -> list[widgets.Widget]:
+    found = [w]
+    for child in getattr(w, "children", ()):
+        found += _descendants(child)
+    return found
+
+
+def _pictures(w: Explorer) -> list:
+    """Every picture on display; for a widget without any, every text but the message."""
+    images = [bytes(d.value) for d in _descendants(w) if isinstance(d, widgets.Image)]
+    if images:
+        return images
+    return [d.value for d in _descendants(w) if isinstance(d, widgets.HTML) and d is not w.message]
+
+
+def _shows(w: Explorer, error: str) -> None:
+    """``error`` is set and shown escaped, in the one style of every widget."""
+    assert isinstance(w.error, str) and w.error == error
+    assert w.message.value.startswith(f"<div style='{ERROR_STYLE}'>⚠ {html.escape(error)}")
+
+
+def w_ok(w: Explorer) -> bool:
+    """The last update worked: no error, an empty message."""
+    return w.error is None and w.message.value == ""
+
+
+# ---------------------------------------------------------------------- the contract
+def test_a_good_update_shows_no_error(widget):
+    assert w_ok(widget), widget.error
+    widget.update_ms = float("nan")
+    widget.update()
+    assert w_ok(widget) and widget.update_ms > 0
+    assert widget.message in _descendants(widget)  # the message is on display
+    assert any(_pictures(widget))  # something is drawn
+
+
+@pytest.mark.parametrize(("name", "bad"), BAD_SETTINGS)
+def test_a_bad_setting_is_shown_and_the_widget_keeps_working(name, bad):
+    w = WIDGETS[name][0]()
+    if bad.prepare is not None:
+        bad.prepare(w)
+    assert w_ok(w), w.error
+    before, control = _pictures(w), bad.control(w)
+    good = control.value
+    control.value = bad.value  # as a learner does: must not raise
+    assert w.error, f"{bad.what}: no error"
+    _shows(w, w.error)
+    assert _pictures(w) == before, "a failed update changed the pictures"
+    control.value = good
+    assert w_ok(w), w.error
+
+
+@pytest.mark.parametrize(("content", "name"), BAD_UPLOADS)
+def test_a_bad_upload_is_shown_and_the_widget_keeps_working(content, name):
+    w = KernelEditor()
+    before, image = _pictures(w), w.image_array
+    _upload(w, content, name)  # must not raise
+    assert name in w.error and "previous image is kept" in w.error
+    _shows(w, w.error)
+    assert "<script>" not in w.message.value
+    assert _pictures(w) == before and w.image_array is image and w.upload.value == ()
+    w.stride.value = 2
+    assert w_ok(w) and w.image_array is image
+
+
+def test_library_errors_are_escaped_and_bugs_named(widget, monkeypatch):
+    before = _pictures(widget)
+
+    def impossible():
+        raise ValueError("<b>no</b> & <script>x</script>")
+
+    monkeypatch.setattr(widget, "compute", impossible)
+    widget.update()  # must not raise
+    _shows(widget, "<b>no</b> & <script>x</script>")
+    assert "<b>no</b>" not in widget.message.value and "&lt;b&gt;no&lt;/b&gt; &amp;" in (
+        widget.message.value
+    )
+    monkeypatch.undo()
+
+    def broken(result):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(widget, "draw", broken)
+    widget.update()
+    _shows(widget, "ZeroDivisionError: a bug")  # not a ValueError: its type is named
+    assert _pictures(widget) == before
+    monkeypatch.undo()
+    widget.update()
+    assert w_ok(widget)
+
+
+def test_compute_changes_no_widget_value(widget):
+    states = [d.get_state() for d in _descendants(widget)]
+    result = widget.compute()
+    assert result is not None
+    assert [d.get_state() for d in _descendants(widget)] == states
 
 
 # ---------------------------------------------------------------------- the base itself
