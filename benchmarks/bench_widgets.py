@@ -13,6 +13,9 @@ sets a control's ``.value`` the way a learner does, so the widget's own callback
 call really changes something, and each call is timed with ``time.perf_counter``.
 The table reports the median and the 90th percentile over ``--repeats`` calls.
 
+An action fails loudly when the widget reports an error (``widget.error``, the one
+check of every ``dlcv.widgets.Explorer``), so a failed update cannot pass for a fast one.
+
 A case may also name a *reference*: the bare computation (for example
 ``scipy.ndimage.correlate`` on the same image), timed in the same process, side by side,
 so the ratio shows what the widget adds on top of the arithmetic.
@@ -56,6 +59,26 @@ class Case:
     reference: Callable[[], Callable[[], object]] | None = None
 
 
+def _checked(widget, action):
+    """Wrap an action so that a failed update cannot pass for a fast one.
+
+    Every widget is a ``dlcv.widgets.Explorer``: ``error`` is None after an update that
+    worked, the message otherwise.
+    """
+
+    def run():
+        action()
+        if widget.error is not None:
+            raise RuntimeError(f"{type(widget).__name__} reported an error: {widget.error}")
+
+    return run
+
+
+def _setter(widget, control, values):
+    """Actions that set ``control.value`` to each of ``values``, each checked."""
+    return [_checked(widget, lambda v=v: setattr(control, "value", v)) for v in values]
+
+
 def time_calls(actions: list[Callable[[], object]], repeats: int) -> list[float]:
     """Milliseconds taken by ``repeats`` calls, cycling through ``actions`` (after one warm-up)."""
     cycle = itertools.cycle(actions)
@@ -77,39 +100,31 @@ def _kernel_editor(**kwargs):
     return editor
 
 
-def _checked(editor, action):
-    """Wrap an action so a silently failing update cannot pass for a fast one."""
-
-    def run():
-        action()
-        if editor.message:
-            raise RuntimeError(f"the widget reported an error: {editor.message}")
-
-    return run
-
-
 def _editor_edit_weight():
     editor = _kernel_editor(preset="sobel_x", padding="same")
-    cell = editor.cells[1][1]
-    return [_checked(editor, lambda v=v: setattr(cell, "value", v)) for v in (0.5, -0.5)]
+    return _setter(editor, editor.cells[1][1], (0.5, -0.5))
 
 
 def _editor_switch_preset():
     editor = _kernel_editor(preset="sobel_x", padding="same")
-    return [_checked(editor, lambda p=p: setattr(editor.preset, "value", p))
-            for p in ("gaussian_5x5", "sobel_x")]
+    return _setter(editor, editor.preset, ("gaussian_5x5", "sobel_x"))
 
 
 def _editor_padding_stride():
     editor = _kernel_editor(preset="laplacian_4", padding="same")
-    steps = [(editor.padding, "valid"), (editor.stride, 2), (editor.padding, "full"),
-             (editor.stride, 1), (editor.padding, "same")]  # one control per action
+    steps = [
+        (editor.padding, "valid"),
+        (editor.stride, 2),
+        (editor.padding, "full"),
+        (editor.stride, 1),
+        (editor.padding, "same"),
+    ]  # one control per action
     return [_checked(editor, lambda c=c, v=v: setattr(c, "value", v)) for c, v in steps]
 
 
 def _editor_pick_pixel():
     editor = _kernel_editor(preset="sobel_x", padding="same")
-    return [_checked(editor, lambda r=r: setattr(editor.row, "value", r)) for r in (100, 300)]
+    return _setter(editor, editor.row, (100, 300))
 
 
 def _scipy_correlate(kernel_name):
@@ -137,12 +152,21 @@ def _dlcv_correlate(kernel_name):
 
 
 CASES: list[Case] = [
-    Case("kernel editor: edit one weight (3x3, same)", _editor_edit_weight,
-         _scipy_correlate("sobel_x")),
-    Case("kernel editor: edit one weight, ref. dlcv.correlate2d", _editor_edit_weight,
-         _dlcv_correlate("sobel_x")),
-    Case("kernel editor: switch preset (3x3 <-> 5x5)", _editor_switch_preset,
-         _scipy_correlate("gaussian_5x5")),
+    Case(
+        "kernel editor: edit one weight (3x3, same)",
+        _editor_edit_weight,
+        _scipy_correlate("sobel_x"),
+    ),
+    Case(
+        "kernel editor: edit one weight, ref. dlcv.correlate2d",
+        _editor_edit_weight,
+        _dlcv_correlate("sobel_x"),
+    ),
+    Case(
+        "kernel editor: switch preset (3x3 <-> 5x5)",
+        _editor_switch_preset,
+        _scipy_correlate("gaussian_5x5"),
+    ),
     Case("kernel editor: change padding or stride", _editor_padding_stride),
     Case("kernel editor: pick an output pixel", _editor_pick_pixel),
 ]
@@ -157,27 +181,17 @@ def _calculator():
     return ShapeCalculator((3, 512, 512), PRESETS["VGG-16 (conv part)"][1])
 
 
-def _calculator_checked(calc, action):
-    """Wrap an action so that an update that failed (message instead of table) cannot pass."""
-
-    def run():
-        action()
-        if calc.report is None:
-            raise RuntimeError(f"the calculator reported an error: {calc.message.value}")
-
-    return run
-
-
 def _calculator_edit_kernel():
     calc = _calculator()
-    kernel = calc.rows[0].kernel
-    return [_calculator_checked(calc, lambda v=v: setattr(kernel, "value", v)) for v in (5, 3)]
+    return _setter(calc, calc.rows[0].kernel, (5, 3))
 
 
 def _calculator_add_remove():
     calc = _calculator()
-    return [_calculator_checked(calc, calc.add_conv.click),
-            _calculator_checked(calc, lambda: calc.rows[-1].remove.click())]
+    return [
+        _checked(calc, calc.add_conv.click),
+        _checked(calc, lambda: calc.rows[-1].remove.click()),
+    ]
 
 
 def _bare_analyze():
@@ -188,8 +202,9 @@ def _bare_analyze():
 
 
 CASES += [
-    Case("shape calculator: edit a kernel (VGG-16, 18 rows)", _calculator_edit_kernel,
-         _bare_analyze),
+    Case(
+        "shape calculator: edit a kernel (VGG-16, 18 rows)", _calculator_edit_kernel, _bare_analyze
+    ),
     Case("shape calculator: add / remove a layer (VGG-16)", _calculator_add_remove, _bare_analyze),
 ]
 
@@ -203,23 +218,10 @@ def _explorer(**kwargs):
     return explorer
 
 
-def _explorer_checked(explorer, action):
-    """Wrap an action so that an update that showed a message instead cannot pass."""
-
-    def run():
-        action()
-        if explorer.error is not None:
-            raise RuntimeError(f"the pooling explorer reported an error: {explorer.error}")
-
-    return run
-
-
 def _explorer_setter(control, values, **kwargs):
     def make():
         explorer = _explorer(**kwargs)
-        widget = getattr(explorer, control)
-        return [_explorer_checked(explorer, lambda v=v: setattr(widget, "value", v))
-                for v in values]
+        return _setter(explorer, getattr(explorer, control), values)
 
     return make
 
@@ -236,15 +238,25 @@ def _bare_pool(mode, kernel_size, stride):
 
 
 CASES += [
-    Case("pooling explorer: window 2 <-> 8 (max, stride 2)",
-         _explorer_setter("kernel_size", (8, 2), stride=2), _bare_pool("max", 8, 2)),
-    Case("pooling explorer: stride 1 <-> 2 (max, window 8: 505x505 output)",
-         _explorer_setter("stride", (1, 2), kernel_size=8), _bare_pool("max", 8, 1)),
-    Case("pooling explorer: max <-> average (window 3, stride 2, padding 1)",
-         _explorer_setter("mode", ("avg", "max"), kernel_size=3, stride=2, padding=1),
-         _bare_pool("avg", 3, 2)),
-    Case("pooling explorer: photo <-> ReLU(Sobel x) feature map (window 2)",
-         _explorer_setter("feature", ("sobel_x", "pixels"), kernel_size=2, stride=2)),
+    Case(
+        "pooling explorer: window 2 <-> 8 (max, stride 2)",
+        _explorer_setter("kernel_size", (8, 2), stride=2),
+        _bare_pool("max", 8, 2),
+    ),
+    Case(
+        "pooling explorer: stride 1 <-> 2 (max, window 8: 505x505 output)",
+        _explorer_setter("stride", (1, 2), kernel_size=8),
+        _bare_pool("max", 8, 1),
+    ),
+    Case(
+        "pooling explorer: max <-> average (window 3, stride 2, padding 1)",
+        _explorer_setter("mode", ("avg", "max"), kernel_size=3, stride=2, padding=1),
+        _bare_pool("avg", 3, 2),
+    ),
+    Case(
+        "pooling explorer: photo <-> ReLU(Sobel x) feature map (window 2)",
+        _explorer_setter("feature", ("sobel_x", "pixels"), kernel_size=2, stride=2),
+    ),
 ]
 
 
@@ -255,17 +267,7 @@ def _shift_setter(control, values, **kwargs):
 
         explorer = ShiftExplorer(image="camera", **kwargs)
         assert explorer.shifted_input.shape == (512, 512), explorer.shifted_input.shape
-        widget = getattr(explorer, control)
-
-        def action(v):
-            def run():
-                widget.value = v
-                if explorer.error is not None:
-                    raise RuntimeError(f"the shift explorer reported an error: {explorer.error}")
-
-            return run
-
-        return [action(v) for v in values]
+        return _setter(explorer, getattr(explorer, control), values)
 
     return make
 
@@ -294,14 +296,21 @@ def _bare_shift(kernel_name, pool):
 
 
 CASES += [
-    Case("shift explorer: dx 1 <-> 2 (Sobel x, max 2x2, stride 2)",
-         _shift_setter("dx", (2, 1), kernel="sobel_x"), _bare_shift("sobel_x", "max")),
-    Case("shift explorer: max <-> max + blur (window 2, stride 2)",
-         _shift_setter("pool", ("blur", "max"), kernel="sobel_x", dx=2),
-         _bare_shift("sobel_x", "blur")),
-    Case("shift explorer: kernel Sobel x <-> Gaussian 5x5",
-         _shift_setter("kernel", ("gaussian_5x5", "sobel_x"), dx=2),
-         _bare_shift("gaussian_5x5", "max")),
+    Case(
+        "shift explorer: dx 1 <-> 2 (Sobel x, max 2x2, stride 2)",
+        _shift_setter("dx", (2, 1), kernel="sobel_x"),
+        _bare_shift("sobel_x", "max"),
+    ),
+    Case(
+        "shift explorer: max <-> max + blur (window 2, stride 2)",
+        _shift_setter("pool", ("blur", "max"), kernel="sobel_x", dx=2),
+        _bare_shift("sobel_x", "blur"),
+    ),
+    Case(
+        "shift explorer: kernel Sobel x <-> Gaussian 5x5",
+        _shift_setter("kernel", ("gaussian_5x5", "sobel_x"), dx=2),
+        _bare_shift("gaussian_5x5", "max"),
+    ),
 ]
 
 
@@ -314,16 +323,7 @@ def _augment_setter(image, preset, control, values):
 
         explorer = AugmentExplorer(image=image, preset=preset)
         widget = explorer.seed if control == "seed" else explorer.rows[control][2]
-
-        def action(v):
-            def run():
-                widget.value = v
-                if explorer.error is not None:
-                    raise RuntimeError(f"the augment explorer reported: {explorer.error}")
-
-            return run
-
-        return [action(v) for v in values]
+        return _setter(explorer, widget, values)
 
     return make
 
@@ -348,15 +348,62 @@ def _bare_augment(image, preset):
 
 
 CASES += [
-    Case("augment explorer: new seed (astronaut 512x512, photo preset)",
-         _augment_setter("astronaut", "photos: flips and colour", "seed", range(1, 1000)),
-         _bare_augment("astronaut", "photos: flips and colour")),
-    Case("augment explorer: new seed (astronaut, every augmentation)",
-         _augment_setter("astronaut", "everything", "seed", range(1, 1000)),
-         _bare_augment("astronaut", "everything")),
-    Case("augment explorer: rotation slider (digit 7, label-preserving)",
-         _augment_setter("digit 7", "digits: label-preserving", "rotation", (10, 20)),
-         _bare_augment("digit 7", "digits: label-preserving")),
+    Case(
+        "augment explorer: new seed (astronaut 512x512, photo preset)",
+        _augment_setter("astronaut", "photos: flips and colour", "seed", range(1, 1000)),
+        _bare_augment("astronaut", "photos: flips and colour"),
+    ),
+    Case(
+        "augment explorer: new seed (astronaut, every augmentation)",
+        _augment_setter("astronaut", "everything", "seed", range(1, 1000)),
+        _bare_augment("astronaut", "everything"),
+    ),
+    Case(
+        "augment explorer: rotation slider (digit 7, label-preserving)",
+        _augment_setter("digit 7", "digits: label-preserving", "rotation", (10, 20)),
+        _bare_augment("digit 7", "digits: label-preserving"),
+    ),
+]
+
+
+# ---------------------------------------------------------------- digit inspector (chapter 06)
+def _inspector_pick():
+    """The shipped LeNet on the 1,000 MNIST test digits; each action shows a new digit."""
+    from dlcv.data import load_mnist
+    from dlcv.train import load_lenet_mnist
+    from dlcv.widgets.training import DigitInspector
+
+    data = load_mnist()
+    inspector = DigitInspector(load_lenet_mnist(), data.x_test, data.y_test)
+    return _setter(inspector, inspector.index, range(1, len(data.x_test)))
+
+
+def _bare_feature_maps():
+    from dlcv.data import load_mnist
+    from dlcv.train import conv_feature_maps, load_lenet_mnist
+
+    model, digits = load_lenet_mnist(), iter(load_mnist().x_test)
+    return lambda: conv_feature_maps(model, next(digits))
+
+
+# ---------------------------------------------------------------- timeline explorer (chapter 01)
+def _timeline_seen_before():
+    """Two year ranges in turn: after the first draw of each, every state comes from the cache."""
+    from dlcv.data import asset_path
+    from dlcv.milestones import load_milestones
+    from dlcv.widgets.timeline import TimelineExplorer
+
+    explorer = TimelineExplorer(load_milestones(asset_path("milestones.csv")))
+    return _setter(explorer, explorer.years, ((2000, 2024), (1956, 2024)))
+
+
+CASES += [
+    Case(
+        "digit inspector: pick a test digit (LeNet, 1,000 digits)",
+        _inspector_pick,
+        _bare_feature_maps,
+    ),
+    Case("timeline explorer: years, a state seen before (cached)", _timeline_seen_before),
 ]
 
 
@@ -396,8 +443,9 @@ def report(rows: list[dict]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per case (default 30)")
-    parser.add_argument("-k", dest="keyword", default="",
-                        help="only cases whose name contains this")
+    parser.add_argument(
+        "-k", dest="keyword", default="", help="only cases whose name contains this"
+    )
     args = parser.parse_args(argv)
     cases = [c for c in CASES if args.keyword.lower() in c.name.lower()]
     if not cases:
