@@ -81,6 +81,26 @@ def _mark(
     return render.to_png(canvas)
 
 
+def _readout(image, out, kernel, padding: str, stride: int, r: int, c: int):
+    """The arithmetic behind output pixel ``(r, c)``, and which patch cells are padding.
+
+    Returns the readout dict (see :class:`KernelEditor`) and a (k, k) bool array.
+    """
+    k = kernel.shape[0]
+    top, left = r * stride - _padding_before(padding, k), c * stride - _padding_before(padding, k)
+    patch = np.zeros((k, k))  # zeros where the window hangs over the padding
+    rows, cols = np.arange(top, top + k), np.arange(left, left + k)
+    inside_r = (rows >= 0) & (rows < image.shape[0])
+    inside_c = (cols >= 0) & (cols < image.shape[1])
+    patch[np.ix_(inside_r, inside_c)] = image[np.ix_(rows[inside_r], cols[inside_c])]
+    products = patch * kernel
+    total, value = float(products.sum()), float(out[r, c])
+    agree = bool(np.isclose(total, value, rtol=1e-9, atol=1e-12))
+    readout = dict(row=r, col=c, top=top, left=left, patch=patch, kernel=kernel,
+                   products=products, sum=total, output=value, agree=agree)  # fmt: skip
+    return readout, ~(inside_r[:, None] & inside_c[None, :])
+
+
 def _table(values: np.ndarray, fmt: str, muted: np.ndarray | None = None, caption: str = "") -> str:
     """A small HTML table of numbers (muted cells in grey italics)."""
     rows = []
@@ -380,32 +400,8 @@ class KernelEditor(Explorer):
         out = self._output.array
         r = min(self.row.value, out.shape[0] - 1)  # the sliders' bounds follow in draw
         c = min(self.col.value, out.shape[1] - 1)
-        k = kernel.shape[0]
-        top, left = (
-            r * stride - _padding_before(padding, k),
-            c * stride - _padding_before(padding, k),
-        )
-        patch = np.zeros((k, k))  # zeros where the window hangs over the padding
-        rows, cols = np.arange(top, top + k), np.arange(left, left + k)
-        inside_r = (rows >= 0) & (rows < image.shape[0])
-        inside_c = (cols >= 0) & (cols < image.shape[1])
-        patch[np.ix_(inside_r, inside_c)] = image[np.ix_(rows[inside_r], cols[inside_c])]
-        products = patch * kernel
-        total, value = float(products.sum()), float(out[r, c])
-        readout = {
-            "row": r,
-            "col": c,
-            "top": top,
-            "left": left,
-            "patch": patch,
-            "kernel": kernel,
-            "products": products,
-            "sum": total,
-            "output": value,
-            "agree": bool(np.isclose(total, value, rtol=1e-9, atol=1e-12)),
-        }
+        readout, outside = _readout(image, out, kernel, padding, stride, r, c)
         source = f"yours: {self._upload_name}" if image_key[0] == UPLOAD else image_key[0]
-        outside = ~(inside_r[:, None] & inside_c[None, :])
         return EditorResult(image_key, source, image, self._output, readout, outside)
 
     def _picture(self, key: tuple, values: np.ndarray, rng: render.DisplayRange) -> np.ndarray:
