@@ -16,7 +16,7 @@ Three tables, printed as Markdown:
    window product per output pixel and filter, in Python, and the same loops for
    the backward pass). The naive loop takes seconds, so it is timed on 8 of the 64
    images, over 3 rounds, and scaled by 8 (its cost is linear in the batch size).
-2. One training epoch of the chapter-06 LeNet (``dlcv.train.lenet``: two 5x5
+2. One training epoch of the chapter-06 LeNet (``dlcv.models.lenet``: two 5x5
    convolutions with 8 and 16 filters, pooling, a 64-unit dense layer) on the
    4,000 MNIST training images, batch 32, Adam; PyTorch's equivalent network on the
    same data and batches when importable. Median over epochs.
@@ -44,7 +44,9 @@ from bench_kernels import interleaved_medians, machine_report, ms, table  # noqa
 
 from dlcv.data import load_mnist  # noqa: E402
 from dlcv.layers import Conv2D  # noqa: E402
-from dlcv.train import Adam, fit, lenet  # noqa: E402
+from dlcv.models import lenet  # noqa: E402
+from dlcv.optim import Adam  # noqa: E402
+from dlcv.train import fit  # noqa: E402
 
 try:
     import torch

@@ -370,7 +370,7 @@ CASES += [
 def _inspector_pick():
     """The shipped LeNet on the 1,000 MNIST test digits; each action shows a new digit."""
     from dlcv.data import load_mnist
-    from dlcv.train import load_lenet_mnist
+    from dlcv.models import load_lenet_mnist
     from dlcv.widgets.training import DigitInspector
 
     data = load_mnist()
@@ -380,7 +380,8 @@ def _inspector_pick():
 
 def _bare_feature_maps():
     from dlcv.data import load_mnist
-    from dlcv.train import conv_feature_maps, load_lenet_mnist
+    from dlcv.models import load_lenet_mnist
+    from dlcv.train import conv_feature_maps
 
     model, digits = load_lenet_mnist(), iter(load_mnist().x_test)
     return lambda: conv_feature_maps(model, next(digits))

@@ -1,6 +1,6 @@
 """Chapter 07's experiment: does label-preserving augmentation help a small CNN with little data?
 
-The LeNet-style CNN of :func:`dlcv.train.lenet` is trained on stratified subsets of 100, 300
+The LeNet-style CNN of :func:`dlcv.models.lenet` is trained on stratified subsets of 100, 300
 and 1,000 images of the 4,000-image MNIST training split (:func:`dlcv.data.load_mnist`),
 for several seeds, in three ways: without augmentation, with label-preserving augmentation
 (small rotations, zooms and shifts; no flips) and with the tutorial's kind of augmentation

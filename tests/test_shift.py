@@ -359,8 +359,9 @@ def test_strided_features_shapes_and_errors():
 
 def test_accuracy_under_shift_matches_a_direct_computation():
     from dlcv.data import load_mnist
+    from dlcv.models import load_lenet_mnist
     from dlcv.shift import accuracy_under_shift
-    from dlcv.train import load_lenet_mnist, predict
+    from dlcv.train import predict
 
     data, model = load_mnist(), load_lenet_mnist()
     x, y = data.x_test[:200], data.y_test[:200]

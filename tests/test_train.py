@@ -6,23 +6,16 @@ import re
 import numpy as np
 import pytest
 
-from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU
+from dlcv.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential
+from dlcv.models import LENET_MNIST_RECIPE, lenet, load, load_lenet_mnist, save, train_lenet_mnist
+from dlcv.optim import SGD, Adam
 from dlcv.train import (
-    LENET_MNIST_RECIPE,
-    SGD,
-    Adam,
-    Sequential,
     TrainingDivergedError,
     activations,
     evaluate,
     fit,
-    lenet,
-    load,
-    load_lenet_mnist,
     predict,
     predict_proba,
-    save,
-    train_lenet_mnist,
 )
 
 
@@ -204,7 +197,7 @@ def test_save_and_load_errors(tmp_path):
     with pytest.raises(ValueError, match=r"path must end with \.npz, got 'm\.pkl'"):
         save(_mlp(), tmp_path / "m.pkl")
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="was not written by dlcv.train.save"):
+    with pytest.raises(ValueError, match="was not written by dlcv.models.save"):
         load(tmp_path / "other.npz")
     np.savez(tmp_path / "old.npz", architecture=np.array(json.dumps({"format": "v0"})))
     with pytest.raises(ValueError, match="unknown format 'v0'"):
@@ -276,9 +269,9 @@ def test_fit_data_errors():
         fit(model, x, y, validation=(x, y + 5), verbose=False)
     with pytest.raises(TypeError, match=r"validation must be a tuple \(x_val, y_val\)"):
         fit(model, x, y, validation=[x, y], verbose=False)
-    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
         fit(model, x, y, epochs=0, verbose=False)
-    with pytest.raises(ValueError, match="batch_size must be a positive int, got 2.5"):
+    with pytest.raises(TypeError, match="batch_size must be an integer, got 2.5"):
         fit(model, x, y, batch_size=2.5, verbose=False)
     with pytest.raises(TypeError, match="optimizer must have a step"):
         fit(model, x, y, optimizer="adam", verbose=False)
@@ -379,17 +372,139 @@ def test_plot_history_and_confusion_matrix_draw_labelled_axes():
         show_confusion_matrix([0, 1], [0])
 
 
-def test_fit_runs_blas_on_the_requested_threads_and_restores_them():
+def _blas_threads() -> list[int]:
     from threadpoolctl import threadpool_info
 
-    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+class _ThreadSpy(ReLU):
+    """A ReLU that records how many BLAS threads are allowed while it trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[int] = set()
+
+    def forward(self, x):
+        if self.training:  # fit's own checks of the data run in evaluation mode
+            self.seen.update(_blas_threads())
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fit_runs_blas_on_the_requested_threads_and_restores_them(threads):
+    before = _blas_threads()
     x, y = _blobs(40)
-    a, b = _mlp(), _mlp()
-    fit(a, x, y, epochs=2, verbose=False)  # one thread (default)
-    fit(b, x, y, epochs=2, verbose=False, threads=None)  # BLAS's own setting
-    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
-    with pytest.raises(ValueError, match="threads must be a positive int, got 0"):
+    spy = _ThreadSpy()
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(2, 8, rng=rng), spy, Dense(8, 3, rng=rng)])
+    fit(model, x, y, epochs=2, verbose=False, threads=threads)
+    assert spy.seen == {threads}, f"BLAS ran with {spy.seen} threads, not {threads}"
+    assert _blas_threads() == before
+    spy.seen.clear()
+    fit(model, x, y, epochs=1, verbose=False, threads=None)  # BLAS's own setting
+    assert spy.seen == set(before)
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
         fit(_mlp(), x, y, threads=0, verbose=False)
+
+
+def _params(model):
+    return [p.copy() for layer in model.layers for p in layer.params.values()]
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda: SGD(0.05, momentum=0.9), lambda: Adam(1e-2)])
+def test_a_frozen_layer_keeps_its_parameters_bit_for_bit_and_unfreezes(make_optimizer):
+    x, y = _blobs(96)
+    model, optimizer = _mlp(), make_optimizer()
+    frozen, free = model.layers[0], model.layers[3]
+    frozen.trainable = False
+    before_frozen = [p.copy() for p in frozen.params.values()]
+    before_free = [p.copy() for p in free.params.values()]
+    grads_before = [g.copy() for g in frozen.grads.values()]
+    fit(model, x, y, epochs=3, batch_size=16, optimizer=optimizer, verbose=False)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(before_frozen, frozen.params.values(), strict=True)
+    )
+    assert all(
+        np.array_equal(a, b) for a, b in zip(grads_before, frozen.grads.values(), strict=True)
+    )
+    assert not any(
+        np.array_equal(a, b) for a, b in zip(before_free, free.params.values(), strict=True)
+    )
+    assert [k for k, _, _ in model.parameters()] == ["3.weight", "3.bias"]
+    frozen.trainable = True
+    fit(model, x, y, epochs=1, batch_size=16, optimizer=optimizer, verbose=False)
+    assert not any(
+        np.array_equal(a, b) for a, b in zip(before_frozen, frozen.params.values(), strict=True)
+    )
+
+
+def test_freezing_every_layer_leaves_the_model_unchanged_and_skips_backward():
+    x, y = _blobs(64)
+    model = _mlp()
+    for layer in model.layers:
+        layer.trainable = False
+    before = _params(model)
+    fit(model, x, y, epochs=2, verbose=False)
+    assert all(np.array_equal(a, b) for a, b in zip(before, _params(model), strict=True))
+    model.forward(x[:4])
+    assert model.backward(np.ones((4, 3), np.float32), input_grad=False) is None
+
+
+def test_input_gradient_is_still_exact_through_a_frozen_layer():
+    from dlcv.gradcheck import check_model
+
+    model = Sequential([Dense(3, 4, rng=0), ReLU(), Dense(4, 2, rng=1)]).astype(np.float64)
+    model.layers[2].trainable = False
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    errors = check_model(model, x, np.array([0, 1, 1, 0, 1]))
+    # the frozen layer's gradients are not computed; every other one is exact
+    assert {k for k, e in errors.items() if e > 1e-7} == {"2.weight", "2.bias"}
+    assert errors["x"] < 1e-7 and errors["0.weight"] < 1e-7
+
+
+def test_fit_transform_runs_once_per_epoch_with_its_own_generator():
+    x, y = _blobs(60)
+    calls = []
+
+    def noisy(images, rng):
+        calls.append(rng)
+        return images + rng.normal(scale=0.01, size=images.shape).astype(images.dtype)
+
+    a, b = _mlp(), _mlp()
+    fit(a, x, y, epochs=3, batch_size=20, transform=noisy, verbose=False)
+    assert len(calls) == 3 and len({id(r) for r in calls}) == 1
+    fit(b, x, y, epochs=3, batch_size=20, transform=noisy, verbose=False)
+    assert all(
+        np.array_equal(p, q) for p, q in zip(_params(a), _params(b), strict=True)
+    )  # reproducible
+    c = _mlp()
+    fit(c, x, y, epochs=3, batch_size=20, verbose=False)
+    assert not all(np.array_equal(p, q) for p, q in zip(_params(a), _params(c), strict=True))
+    identity = _mlp()
+    fit(identity, x, y, epochs=3, batch_size=20, transform=lambda im, rng: im, verbose=False)
+    assert all(np.array_equal(p, q) for p, q in zip(_params(identity), _params(c), strict=True))
+
+
+def test_fit_transform_errors_name_the_argument():
+    x, y = _blobs(20)
+    with pytest.raises(TypeError, match="transform must be a function"):
+        fit(_mlp(), x, y, transform="flip", verbose=False)
+    with pytest.raises(ValueError, match=r"transform must return images of the shape it was"):
+        fit(_mlp(), x, y, transform=lambda im, rng: im[:5], verbose=False)
+    with pytest.raises(TypeError, match="transform_rng must be None, an int seed"):
+        fit(_mlp(), x, y, transform=lambda im, rng: im, transform_rng="x", verbose=False)
+
+
+def test_train_epoch_is_what_fit_runs():
+    from dlcv.train import train_epoch
+
+    x, y = _blobs(50)
+    a, b = _mlp(), _mlp()
+    fit(a, x, y, epochs=1, batch_size=8, optimizer=SGD(0.1), seed=5, verbose=False)
+    loss, accuracy = train_epoch(b, x, y, SGD(0.1), batch_size=8, rng=np.random.default_rng(5))
+    assert all(np.array_equal(p, q) for p, q in zip(_params(a), _params(b), strict=True))
+    assert 0 <= accuracy <= 1 and loss > 0
 
 
 def test_lenet_dropout_option_adds_a_dropout_layer():
@@ -399,7 +514,8 @@ def test_lenet_dropout_option_adds_a_dropout_layer():
 
 
 def test_conv_feature_maps_are_the_relu_outputs_of_each_conv():
-    from dlcv.train import activations, conv_feature_maps, lenet
+    from dlcv.models import lenet
+    from dlcv.train import activations, conv_feature_maps
 
     model = lenet(rng=0)
     images = np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32)

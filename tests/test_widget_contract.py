@@ -21,7 +21,8 @@ from PIL import Image
 
 from dlcv.data import asset_path, load_mnist
 from dlcv.milestones import load_milestones
-from dlcv.train import load_lenet_mnist, predict
+from dlcv.models import load_lenet_mnist
+from dlcv.train import predict
 from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
 from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from dlcv.train import Sequential, lenet
+from dlcv.layers import Sequential
+from dlcv.models import lenet
 from dlcv.widgets.training import DigitInspector, digit_inspector
 
 
@@ -54,7 +55,7 @@ def test_no_mistakes_shows_a_message_instead_of_raising(setup):
 
 def test_bad_arguments_raise_at_creation(setup):
     model, images, labels = setup
-    with pytest.raises(TypeError, match="model must be a dlcv.train.Sequential"):
+    with pytest.raises(TypeError, match="model must be a dlcv.layers.Sequential"):
         DigitInspector(object(), images, labels)
     with pytest.raises(ValueError, match=r"images must be \(N, C, H, W\)"):
         DigitInspector(model, images[:, 0], labels)

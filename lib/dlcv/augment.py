@@ -52,6 +52,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.util import img_as_float
 
+from dlcv.validate import check_int, generator, int_pair
+
 __all__ = [
     "LAYOUTS",
     "Compose",
@@ -235,8 +237,7 @@ def crop(images, top: int, left: int, height: int, width: int, layout=None):
     x, layout = _to_batch(images, layout)
     h, w = x.shape[2:]
     for name, value in (("top", top), ("left", left), ("height", height), ("width", width)):
-        if not isinstance(value, numbers.Integral):
-            raise TypeError(f"{name} must be an int, got {value!r}")
+        check_int(value, name)
     if height < 1 or width < 1 or top < 0 or left < 0 or top + height > h or left + width > w:
         raise ValueError(
             f"crop window top={top}, left={left}, height={height}, width={width} "
@@ -301,7 +302,7 @@ def gaussian_noise(images, sigma: float, rng=None, *, clip=(0.0, 1.0), layout=No
     if not (isinstance(sigma, numbers.Real) and sigma >= 0):
         raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
     x, layout = _to_batch(images, layout)
-    noise = _generator(rng).normal(0.0, sigma, size=x.shape).astype(x.dtype)
+    noise = generator(rng).normal(0.0, sigma, size=x.shape).astype(x.dtype)
     return _from_batch(_clip(x + noise, clip), layout)
 
 
@@ -312,7 +313,7 @@ def cutout(images, top, left, size, *, fill: float = 0.0, layout=None):
     outside the image; only the part inside is painted (DeVries & Taylor, 2017).
     """
     x, layout = _to_batch(images, layout)
-    sh, sw = _int_pair(size, "size", 1, "a positive int")
+    sh, sw = int_pair(size, "size", 1)
     tops = _per_image(top, len(x), "top").astype(int)
     lefts = _per_image(left, len(x), "left").astype(int)
     rows = np.arange(x.shape[2])[None, :, None]
@@ -327,30 +328,9 @@ def cutout(images, top, left, size, *, fill: float = 0.0, layout=None):
     return _from_batch(out, layout)
 
 
-def _int_pair(value, name, minimum, what):
-    """An int or a pair of ints, each >= ``minimum``, as a tuple; else ValueError."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else value
-    ok = (
-        isinstance(pair, (tuple, list))
-        and len(pair) == 2
-        and all(isinstance(v, numbers.Integral) and v >= minimum for v in pair)
-    )
-    if not ok:
-        raise ValueError(f"{name} must be {what} or a pair of them, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _check_order(order):
-    if not isinstance(order, numbers.Integral) or not 0 <= order <= 5:
+    if check_int(order, "order", 0) > 5:
         raise ValueError(f"order must be an int from 0 to 5 (spline order), got {order!r}")
-
-
-def _generator(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, numbers.Integral):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 # ------------------------------------------------------------------ random transforms
@@ -359,7 +339,7 @@ class _Random:
 
     def __call__(self, images, rng=None, layout=None):
         x, layout = _to_batch(images, layout)
-        out = self._apply(x, _generator(rng))
+        out = self._apply(x, generator(rng))
         return _from_batch(out, layout)
 
     def _apply(self, x, rng):  # pragma: no cover - abstract
@@ -415,7 +395,7 @@ class RandomTranslation(_Random):
     (per axis; ``max_shift`` an int or ``(max_dy, max_dx)``)."""
 
     def __init__(self, max_shift, *, fill: float = 0.0):
-        self.max_shift = _int_pair(max_shift, "max_shift", 0, "an int >= 0")
+        self.max_shift = int_pair(max_shift, "max_shift", 0)
         self.fill = fill
 
     def _apply(self, x, rng):
@@ -429,10 +409,8 @@ class RandomCrop(_Random):
 
     def __init__(self, size=None, *, padding: int = 0, fill: float = 0.0):
         if size is not None:
-            size = _int_pair(size, "size", 1, "a positive int")
-        if not (isinstance(padding, numbers.Integral) and padding >= 0):
-            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
-        self.size, self.padding, self.fill = size, int(padding), fill
+            size = int_pair(size, "size", 1)
+        self.size, self.padding, self.fill = size, check_int(padding, "padding", 0), fill
 
     def _apply(self, x, rng):
         p = self.padding
@@ -507,9 +485,7 @@ class Cutout(_Random):
     (its centre anywhere in the image) with ``fill``."""
 
     def __init__(self, size: int, *, p: float = 1.0, fill: float = 0.0):
-        if not (isinstance(size, numbers.Integral) and size >= 1):
-            raise ValueError(f"size must be a positive int, got {size!r}")
-        self.size, self.p, self.fill = int(size), _check_p(p), fill
+        self.size, self.p, self.fill = check_int(size, "size", 1), _check_p(p), fill
 
     def _apply(self, x, rng):
         n, (h, w) = len(x), x.shape[2:]
@@ -543,7 +519,7 @@ class Compose:
 
     def __call__(self, images, rng=None, layout=None):
         x, layout = _to_batch(images, layout)
-        rng = _generator(rng)
+        rng = generator(rng)
         for t in self.transforms:
             x = t(x, rng, "NCHW")
         return _from_batch(x, layout)

@@ -1,6 +1,6 @@
 """Chapter 07's experiment: one training run with or without augmentation.
 
-The LeNet-style CNN of :func:`dlcv.train.lenet` is trained on a stratified subset of the
+The LeNet-style CNN of :func:`dlcv.models.lenet` is trained on a stratified subset of the
 MNIST training split, without augmentation, with label-preserving augmentation (small
 rotations, zooms and shifts; no flips) or with the tutorial's kind of augmentation (coin
 flips for a transpose, a left-right and a top-bottom flip), and tested on the held-out
@@ -25,7 +25,9 @@ from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from dlcv.augment import Compose, RandomRotation, RandomScale, RandomTranslation
-from dlcv.train import Adam, evaluate, fit, lenet
+from dlcv.models import lenet
+from dlcv.optim import Adam
+from dlcv.train import evaluate, fit
 
 SIZES = (100, 300, 1000)
 SEEDS = (0, 1, 2, 3, 4)

@@ -52,16 +52,22 @@ per kernel tap) and multiplies the ``(F, C*kh*kw)`` weight matrix with it in
 one BLAS call; :func:`conv2d_backward` uses the same matrix and its adjoint.
 """
 
-import numbers
-
 import numpy as np
 
+from dlcv.validate import as_float_array, check_int, int_pair
+
 __all__ = [
+    "check_conv2d_args",
+    "col2im",
     "conv2d",
     "conv2d_backward",
     "convolve2d",
     "correlate2d",
+    "im2col",
     "output_size",
+    "resolve_padding",
+    "strided_slice",
+    "tap_slices",
 ]
 
 _PADDING_MODES = ("valid", "same", "full")
@@ -71,76 +77,6 @@ _BAND_BYTES = 1 << 18
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _as_float_array(a, name, ndims, layout, dtype=None):
-    """Return ``a`` as a non-empty floating array after checking it.
-
-    Parameters
-    ----------
-    a : array_like
-        The argument to check.
-    name : str
-        Its name, used in error messages.
-    ndims : tuple of int
-        Accepted numbers of dimensions.
-    layout : str
-        The expected layout, e.g. ``"(H, W) or (H, W, C)"``, for messages.
-    dtype : numpy.dtype, optional
-        Cast to this dtype. By default the precision rule of the module applies
-        (float16 -> float32, integer/bool -> float64, float32/64 kept).
-    """
-    try:
-        arr = np.asarray(a)
-    except (TypeError, ValueError) as err:  # ragged nested lists, odd objects
-        raise TypeError(f"{name} must be a numeric array {layout}; {err}") from None
-    if arr.dtype.kind not in "biuf":
-        kind = "complex" if arr.dtype.kind == "c" else "non-numeric"
-        raise TypeError(
-            f"{name} must hold real numbers (bool, int or float), got the {kind} "
-            f"dtype {arr.dtype} with shape {arr.shape}"
-        )
-    if arr.ndim not in ndims:
-        raise ValueError(f"{name} must have shape {layout}, got {arr.ndim}-D shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {arr.shape}")
-    if dtype is None:
-        dtype = _float_dtype(arr.dtype)
-    return arr.astype(dtype, copy=False)
-
-
-def _float_dtype(dtype):
-    """The floating dtype used to compute with data of ``dtype``."""
-    if dtype.kind in "biu":
-        return np.dtype(np.float64)
-    if dtype.itemsize < 4:
-        return np.dtype(np.float32)
-    return dtype
-
-
-def _check_int(value, name, minimum):
-    """Return ``value`` as an int after checking it is an integer >= ``minimum``."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(value)
-
-
-def _int_pair(value, name, minimum):
-    """Return ``value`` (an int or a pair of ints, each >= ``minimum``) as a pair."""
-    sequence = isinstance(value, (tuple, list)) or (
-        isinstance(value, np.ndarray) and value.ndim == 1
-    )
-    pair = tuple(value) if sequence else (value, value)
-    if len(pair) != 2:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    try:
-        return tuple(_check_int(v, name, minimum) for v in pair)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    except ValueError:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}") from None
 
 
 def _span(k, d):
@@ -172,12 +108,12 @@ def _check_mode(padding):
     return padding
 
 
-def _resolve_padding(padding, kernel_hw, dilation):
+def resolve_padding(padding, kernel_hw, dilation):
     """Turn a ``padding`` argument into ``((top, bottom), (left, right))``."""
     if isinstance(padding, str):
         per_axis = (_check_mode(padding),) * 2
     else:
-        per_axis = _int_pair(padding, "padding", 0)
+        per_axis = int_pair(padding, "padding", 0)
     return tuple(
         _axis_padding(p, k, d) for p, k, d in zip(per_axis, kernel_hw, dilation, strict=True)
     )
@@ -236,12 +172,12 @@ def output_size(n, kernel, stride=1, padding=0, dilation=1):
     >>> output_size(7, 3, stride=2, padding="same")
     4
     """
-    n, kernel = _check_int(n, "n", 1), _check_int(kernel, "kernel", 1)
-    stride, dilation = _check_int(stride, "stride", 1), _check_int(dilation, "dilation", 1)
+    n, kernel = check_int(n, "n", 1), check_int(kernel, "kernel", 1)
+    stride, dilation = check_int(stride, "stride", 1), check_int(dilation, "dilation", 1)
     if isinstance(padding, str):
         _check_mode(padding)
     else:
-        padding = _check_int(padding, "padding", 0)
+        padding = check_int(padding, "padding", 0)
     before, after = _axis_padding(padding, kernel, dilation)
     span = _span(kernel, dilation)
     if n + before + after < span:
@@ -255,7 +191,7 @@ def output_size(n, kernel, stride=1, padding=0, dilation=1):
 # ---------------------------------------------------------------- single image
 
 
-def _strided_slice(start, count, step):
+def strided_slice(start, count, step):
     """Slice taking ``count`` samples ``step`` apart from ``start``."""
     return slice(start, start + (count - 1) * step + 1, step)
 
@@ -269,8 +205,8 @@ def _correlate_taps(padded, kernel, out_hw, stride, dilation):
     for r0 in range(0, ho, band):  # bands of output rows, for cache locality
         acc, tmp = out[r0 : r0 + band], scratch[: min(band, ho - r0)]
         for t, ((i, j), weight) in enumerate(np.ndenumerate(kernel)):
-            rows = _strided_slice(r0 * sh + i * dh, len(acc), sh)
-            cols = _strided_slice(j * dw, wo, sw)
+            rows = strided_slice(r0 * sh + i * dh, len(acc), sh)
+            cols = strided_slice(j * dw, wo, sw)
             if t == 0:
                 np.multiply(padded[rows, cols], weight, out=acc)
             else:
@@ -375,11 +311,11 @@ def convolve2d(image, kernel, padding="valid", stride=1, dilation=1):
 
 def _filter2d(image, kernel, padding, stride, dilation, flip):
     """Validate, pad and correlate; the shared body of the two public filters."""
-    image = _as_float_array(image, "image", (2, 3), "(H, W) or (H, W, C)")
-    kernel = _as_float_array(kernel, "kernel", (2,), "(kh, kw)", dtype=image.dtype)
-    stride = _int_pair(stride, "stride", 1)
-    dilation = _int_pair(dilation, "dilation", 1)
-    pads = _resolve_padding(padding, kernel.shape, dilation)
+    image = as_float_array(image, "image", (2, 3), "(H, W) or (H, W, C)")
+    kernel = as_float_array(kernel, "kernel", (2,), "(kh, kw)", dtype=image.dtype)
+    stride = int_pair(stride, "stride", 1)
+    dilation = int_pair(dilation, "dilation", 1)
+    pads = resolve_padding(padding, kernel.shape, dilation)
     out_hw = _output_hw(image.shape[:2], kernel.shape, pads, stride, dilation)
     padded = np.pad(image, pads + ((0, 0),) * (image.ndim - 2)) if np.any(pads) else image
     if flip:
@@ -390,39 +326,50 @@ def _filter2d(image, kernel, padding, stride, dilation, flip):
 # ---------------------------------------------------------------- batches
 
 
-def _check_conv2d_args(x, weight, bias, stride, padding, dilation):
-    """Validate :func:`conv2d` arguments; return them normalised plus shapes."""
-    x = _as_float_array(x, "x", (4,), "(N, C, H, W)")
-    weight = _as_float_array(weight, "weight", (4,), "(F, C, kh, kw)", dtype=x.dtype)
+def check_conv2d_args(x, weight, bias, stride, padding, dilation):
+    """Validate :func:`conv2d`'s arguments (shared with the ``Conv2D`` layer).
+
+    Returns
+    -------
+    x, weight, bias : ndarray (bias may be None)
+        As floating arrays of ``x``'s dtype.
+    stride, dilation : (int, int)
+    pads : ((int, int), (int, int))
+        Zero padding ``((top, bottom), (left, right))``.
+    out_hw : (int, int)
+        Height and width of the output.
+    """
+    x = as_float_array(x, "x", (4,), "(N, C, H, W)")
+    weight = as_float_array(weight, "weight", (4,), "(F, C, kh, kw)", dtype=x.dtype)
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
             f"channel mismatch: x has shape {x.shape} with C={x.shape[1]} channels, but "
             f"weight has shape {weight.shape} and expects C={weight.shape[1]}"
         )
     if bias is not None:
-        bias = _as_float_array(bias, "bias", (1,), "(F,)", dtype=x.dtype)
+        bias = as_float_array(bias, "bias", (1,), "(F,)", dtype=x.dtype)
         if bias.shape != weight.shape[:1]:
             raise ValueError(
                 f"bias must have shape (F,) = ({weight.shape[0]},) to match "
                 f"weight {weight.shape}, got {bias.shape}"
             )
-    stride = _int_pair(stride, "stride", 1)
-    dilation = _int_pair(dilation, "dilation", 1)
-    pads = _resolve_padding(padding, weight.shape[2:], dilation)
+    stride = int_pair(stride, "stride", 1)
+    dilation = int_pair(dilation, "dilation", 1)
+    pads = resolve_padding(padding, weight.shape[2:], dilation)
     out_hw = _output_hw(
         x.shape[2:], weight.shape[2:], pads, stride, dilation, names=("x", "weight")
     )
     return x, weight, bias, stride, dilation, pads, out_hw
 
 
-def _tap_slices(kernel_hw, stride, dilation, out_hw):
+def tap_slices(kernel_hw, stride, dilation, out_hw):
     """For each kernel tap ``(i, j)``: the row and column slices of the padded input it sees."""
     (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
     for i, j in np.ndindex(*kernel_hw):
-        yield i, j, _strided_slice(i * dh, ho, sh), _strided_slice(j * dw, wo, sw)
+        yield i, j, strided_slice(i * dh, ho, sh), strided_slice(j * dw, wo, sw)
 
 
-def _im2col(x, kernel_hw, pads, stride, dilation, out_hw):
+def im2col(x, kernel_hw, pads, stride, dilation, out_hw):
     """Patches of ``x`` (N, C, H, W) as the columns of a (C*kh*kw, N*H'*W') matrix.
 
     Column ``(n, y, x)`` holds the padded input values that output pixel
@@ -434,7 +381,7 @@ def _im2col(x, kernel_hw, pads, stride, dilation, out_hw):
     n, c = x.shape[:2]
     padded = np.pad(x.transpose(1, 0, 2, 3), ((0, 0), (0, 0)) + pads)  # (C, N, Hp, Wp)
     cols = np.empty((c, *kernel_hw, n, *out_hw), x.dtype)
-    for i, j, rows, columns in _tap_slices(kernel_hw, stride, dilation, out_hw):
+    for i, j, rows, columns in tap_slices(kernel_hw, stride, dilation, out_hw):
         cols[:, i, j] = padded[:, :, rows, columns]
     return cols.reshape(c * kernel_hw[0] * kernel_hw[1], -1)
 
@@ -492,19 +439,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     >>> out.shape, out[0, 1, 2, 2], out[0, 1, 0, 0]
     ((2, 4, 5, 5), np.float64(28.0), np.float64(13.0))
     """
-    x, weight, bias, stride, dilation, pads, out_hw = _check_conv2d_args(
+    x, weight, bias, stride, dilation, pads, out_hw = check_conv2d_args(
         x, weight, bias, stride, padding, dilation
     )
     f = weight.shape[0]
-    cols = _im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
+    cols = im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
     out = weight.reshape(f, -1) @ cols  # (F, N*H'*W'), one BLAS call
     if bias is not None:
         out += bias[:, None]
     return np.ascontiguousarray(out.reshape(f, x.shape[0], *out_hw).transpose(1, 0, 2, 3))
 
 
-def _col2im(cols, x_shape, kernel_hw, pads, stride, dilation, out_hw):
-    """Adjoint of :func:`_im2col`: add every column back onto the pixels it came from.
+def col2im(cols, x_shape, kernel_hw, pads, stride, dilation, out_hw):
+    """Adjoint of :func:`im2col`: add every column back onto the pixels it came from.
 
     Overlapping receptive fields add up, which makes this the gradient of a
     convolution with respect to its input (a transposed convolution).
@@ -513,7 +460,7 @@ def _col2im(cols, x_shape, kernel_hw, pads, stride, dilation, out_hw):
     (n, c, h, w), ((top, bottom), (left, right)) = x_shape, pads
     patches = cols.reshape(c, *kernel_hw, n, *out_hw)
     padded = np.zeros((c, n, h + top + bottom, w + left + right), cols.dtype)
-    for i, j, rows, columns in _tap_slices(kernel_hw, stride, dilation, out_hw):
+    for i, j, rows, columns in tap_slices(kernel_hw, stride, dilation, out_hw):
         padded[:, :, rows, columns] += patches[:, i, j]
     inside = padded[:, :, top : top + h, left : left + w]
     return np.ascontiguousarray(inside.transpose(1, 0, 2, 3))
@@ -554,21 +501,21 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1):
     All three come from the im2col form ``out = W @ cols`` with ``W`` the
     (F, C*kh*kw) weight matrix and ``g`` the (F, N*H'*W') output gradient:
     ``dW = g @ cols.T``, ``db = g.sum(1)`` and ``dcols = W.T @ g``, which
-    :func:`_col2im` adds back onto the input grid (a transposed convolution).
+    :func:`col2im` adds back onto the input grid (a transposed convolution).
     The results have the dtype of ``x``; ``dx`` is C-contiguous.
     """
-    x, weight, _, stride, dilation, pads, out_hw = _check_conv2d_args(
+    x, weight, _, stride, dilation, pads, out_hw = check_conv2d_args(
         x, weight, None, stride, padding, dilation
     )
     n, f = x.shape[0], weight.shape[0]
-    grad_out = _as_float_array(grad_out, "grad_out", (4,), "(N, F, H', W')", dtype=x.dtype)
+    grad_out = as_float_array(grad_out, "grad_out", (4,), "(N, F, H', W')", dtype=x.dtype)
     if grad_out.shape != (n, f, *out_hw):
         raise ValueError(
             f"grad_out must have the forward output's shape {(n, f, *out_hw)}, got {grad_out.shape}"
         )
     g = grad_out.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N*H'*W')
-    cols = _im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
+    cols = im2col(x, weight.shape[2:], pads, stride, dilation, out_hw)
     dweight = (g @ cols.T).reshape(weight.shape)
     dcols = weight.reshape(f, -1).T @ g
-    dx = _col2im(dcols, x.shape, weight.shape[2:], pads, stride, dilation, out_hw)
+    dx = col2im(dcols, x.shape, weight.shape[2:], pads, stride, dilation, out_hw)
     return dx, dweight, g.sum(axis=1)

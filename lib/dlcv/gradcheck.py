@@ -164,7 +164,7 @@ def check_model(
 
     Parameters
     ----------
-    model : dlcv.train.Sequential
+    model : dlcv.layers.Sequential
         Copied and converted to float64; the original is not changed.
     x : ndarray
         A (small) batch of inputs.

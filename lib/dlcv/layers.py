@@ -25,14 +25,16 @@ Images are ``(N, C, H, W)`` (batch, channels, height, width), as in PyTorch.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
 # The im2col/col2im pair is shared with dlcv.conv.conv2d/conv2d_backward (one copy of
 # the code); the layer keeps the im2col matrix of its forward pass for its backward pass.
-from dlcv.conv import _check_conv2d_args, _int_pair, _resolve_padding, _tap_slices
-from dlcv.conv import _col2im as col2im
-from dlcv.conv import _im2col as im2col
-from dlcv.pool import max_pool2d
+from dlcv.conv import check_conv2d_args, col2im, im2col, resolve_padding
+from dlcv.pool import max_pool2d, max_pool2d_backward
+from dlcv.validate import check_int, generator, int_pair
 
 __all__ = [
     "Conv2D",
@@ -42,7 +44,9 @@ __all__ = [
     "Layer",
     "MaxPool2D",
     "ReLU",
+    "Sequential",
     "LAYER_TYPES",
+    "evaluation_mode",
     "softmax",
     "softmax_cross_entropy",
 ]
@@ -61,22 +65,27 @@ def _check_input(layer: Layer, x, ndim: int | None, expected: str) -> np.ndarray
     return x
 
 
-def _rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy Generator, got {type(rng).__name__}")
-
-
 class Layer:
-    """Base class: holds ``params``, ``grads``, the ``cache`` and the train/eval mode."""
+    """Base class: holds ``params``, ``grads``, the ``cache`` and the train/eval mode.
+
+    Attributes
+    ----------
+    trainable : bool
+        True by default. False freezes the layer: its ``backward`` still returns the
+        gradient for its input (so the layers before it keep learning) but no longer
+        computes its parameters' gradients, and :meth:`Sequential.parameters` (what
+        every optimizer updates) leaves its parameters out, so training changes them
+        not one bit. Set it back to True to train them again.
+    training : bool
+        Training mode (dropout active) or evaluation mode.
+    """
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.cache = None
         self.training = True
+        self.trainable = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -95,7 +104,7 @@ class Layer:
         return self.cache
 
     def get_config(self) -> dict:
-        """The constructor arguments, JSON-serialisable (used by ``dlcv.train.save``)."""
+        """The constructor arguments, JSON-serialisable (used by ``dlcv.models.save``)."""
         return {}
 
     def astype(self, dtype) -> Layer:
@@ -152,18 +161,16 @@ class Conv2D(Layer):
         dtype=np.float32,
     ):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _int_pair(kernel_size, "kernel_size", 1)
-        self.stride = _int_pair(stride, "stride", 1)
-        self.dilation = _int_pair(dilation, "dilation", 1)
-        _resolve_padding(padding, self.kernel_size, self.dilation)  # validates
-        self.padding = padding if isinstance(padding, str) else _int_pair(padding, "padding", 0)
+        self.in_channels = check_int(in_channels, "in_channels", 1)
+        self.out_channels = check_int(out_channels, "out_channels", 1)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", 1)
+        self.stride = int_pair(stride, "stride", 1)
+        self.dilation = int_pair(dilation, "dilation", 1)
+        resolve_padding(padding, self.kernel_size, self.dilation)  # validates
+        self.padding = padding if isinstance(padding, str) else int_pair(padding, "padding", 0)
         kh, kw = self.kernel_size
         fan_in = self.in_channels * kh * kw
-        weight = _rng(rng).standard_normal((self.out_channels, self.in_channels, kh, kw))
+        weight = generator(rng).standard_normal((self.out_channels, self.in_channels, kh, kw))
         self.params = {
             "weight": (weight * np.sqrt(2.0 / fan_in)).astype(dtype),
             "bias": np.zeros(self.out_channels, dtype=dtype),
@@ -195,7 +202,7 @@ class Conv2D(Layer):
                 f"of shape (N, {self.in_channels}, H, W); got shape {x.shape}"
             )
         weight = self.params["weight"]
-        x, _, _, stride, dilation, pads, out_hw = _check_conv2d_args(
+        x, _, _, stride, dilation, pads, out_hw = check_conv2d_args(
             x, weight, None, self.stride, self.padding, self.dilation
         )
         cols = im2col(x, self.kernel_size, pads, stride, dilation, out_hw)
@@ -209,10 +216,11 @@ class Conv2D(Layer):
         weight = self.params["weight"]
         f = self.out_channels
         dout2 = dout.transpose(1, 0, 2, 3).reshape(f, -1)
-        self.grads["weight"] = (
-            (dout2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
-        )
-        self.grads["bias"] = dout2.sum(axis=1).astype(weight.dtype, copy=False)
+        if self.trainable:
+            self.grads["weight"] = (
+                (dout2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
+            )
+            self.grads["bias"] = dout2.sum(axis=1).astype(weight.dtype, copy=False)
         if not input_grad:
             return None
         dcols = weight.reshape(f, -1).T @ dout2
@@ -239,9 +247,9 @@ class MaxPool2D(Layer):
 
     def __init__(self, kernel_size=2, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = _int_pair(kernel_size, "kernel_size", 1)
-        self.stride = self.kernel_size if stride is None else _int_pair(stride, "stride", 1)
-        self.padding = _int_pair(padding, "padding", 0)
+        self.kernel_size = int_pair(kernel_size, "kernel_size", 1)
+        self.stride = self.kernel_size if stride is None else int_pair(stride, "stride", 1)
+        self.padding = int_pair(padding, "padding", 0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size, strict=True)):
             raise ValueError(
                 f"padding {self.padding} must be at most half of kernel_size {self.kernel_size}"
@@ -256,23 +264,15 @@ class MaxPool2D(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, 4, "(N, C, H, W)")
-        out = max_pool2d(x, self.kernel_size, self.stride, self.padding)
-        self.cache = (x, out)
+        out, indices = max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, return_indices=True
+        )
+        self.cache = (x.shape, indices)
         return out
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        x, out = self._need_cache()
-        (ph, pw), (h, w) = self.padding, x.shape[2:]
-        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
-        dx = np.zeros_like(xp, dtype=dout.dtype)  # same memory layout as the input
-        taken = np.zeros_like(out, dtype=bool)
-        for _, _, rows, columns in _tap_slices(
-            self.kernel_size, self.stride, (1, 1), out.shape[2:]
-        ):
-            first = (xp[:, :, rows, columns] == out) & ~taken
-            taken |= first
-            dx[:, :, rows, columns] += dout * first
-        return dx[:, :, ph : ph + h, pw : pw + w]
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        x_shape, indices = self._need_cache()
+        return max_pool2d_backward(dout, indices, x_shape) if input_grad else None
 
 
 class ReLU(Layer):
@@ -284,8 +284,9 @@ class ReLU(Layer):
         self.cache = mask
         return x * mask
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return dout * self._need_cache()
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        mask = self._need_cache()
+        return dout * mask if input_grad else None
 
 
 class Flatten(Layer):
@@ -296,8 +297,9 @@ class Flatten(Layer):
         self.cache = x.shape
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return dout.reshape(self._need_cache())
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        shape = self._need_cache()
+        return dout.reshape(shape) if input_grad else None
 
 
 class Dense(Layer):
@@ -318,11 +320,9 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, *, rng=None, dtype=np.float32):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        weight = _rng(rng).standard_normal((self.in_features, self.out_features))
+        self.in_features = check_int(in_features, "in_features", 1)
+        self.out_features = check_int(out_features, "out_features", 1)
+        weight = generator(rng).standard_normal((self.in_features, self.out_features))
         self.params = {
             "weight": (weight * np.sqrt(2.0 / self.in_features)).astype(dtype),
             "bias": np.zeros(self.out_features, dtype=dtype),
@@ -348,8 +348,9 @@ class Dense(Layer):
     def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         x = self._need_cache()
         weight = self.params["weight"]
-        self.grads["weight"] = (x.T @ dout).astype(weight.dtype, copy=False)
-        self.grads["bias"] = dout.sum(axis=0).astype(weight.dtype, copy=False)
+        if self.trainable:
+            self.grads["weight"] = (x.T @ dout).astype(weight.dtype, copy=False)
+            self.grads["bias"] = dout.sum(axis=0).astype(weight.dtype, copy=False)
         return dout @ weight.T if input_grad else None
 
 
@@ -369,7 +370,7 @@ class Dropout(Layer):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"p must be in [0, 1), got {p!r}")
         self.p = float(p)
-        self.rng = _rng(rng)
+        self.rng = generator(rng)
 
     def get_config(self) -> dict:
         return {"p": self.p}
@@ -377,19 +378,164 @@ class Dropout(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         _check_input(self, x, None, "(N, ...)")
         if not self.training or self.p == 0.0:
-            self.cache = None
+            self.cache = _IDENTITY
             return x
         mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / x.dtype.type(1.0 - self.p)
         self.cache = mask
         return x * mask
 
-    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray:
-        return dout if self.cache is None else dout * self.cache
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        mask = self._need_cache()
+        if not input_grad:
+            return None
+        return dout if mask is _IDENTITY else dout * mask
+
+
+_IDENTITY = object()  # Dropout's cache after a forward pass that kept every value
 
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls for cls in (Conv2D, MaxPool2D, ReLU, Flatten, Dense, Dropout)
 }
+
+
+class Sequential:
+    """A stack of layers applied one after the other.
+
+    Parameters
+    ----------
+    layers : iterable of dlcv.layers.Layer
+
+    Notes
+    -----
+    ``forward(x)`` runs every layer; ``backward(dout)`` runs them in reverse and
+    returns the gradient for the input, leaving each parameter's gradient in its
+    layer's ``grads``. ``parameters()`` yields ``(key, param, grad)`` triples of the
+    trainable layers, with keys ``"<index>.<name>"`` (e.g. ``"0.weight"``), which is
+    all an optimizer needs: a layer with ``trainable = False`` is left out, and the
+    backward pass skips what no trainable layer needs.
+    """
+
+    def __init__(self, layers: Iterable[Layer]):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("Sequential needs at least one layer")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layer {i} must be a dlcv.layers.Layer, got {type(layer).__name__}"
+                )
+        self.metadata: dict = {}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ValueError as err:
+                if i == 0:
+                    raise
+                raise ValueError(
+                    f"layer {i} ({layer!r}) cannot take the output of layer "
+                    f"{i - 1} ({self.layers[i - 1]!r}): {err}"
+                ) from err
+        return x
+
+    __call__ = forward
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Back-propagate ``dout`` (gradient of the loss for the output); returns the
+        gradient for the input, or None when ``input_grad`` is False (faster in training).
+
+        A layer's input gradient is computed only when a trainable layer below it (or
+        the caller) needs it: below the lowest trainable layer nothing runs."""
+        learns = [bool(layer.params) and layer.trainable for layer in self.layers]
+        for i in range(len(self.layers) - 1, -1, -1):
+            below = input_grad or any(learns[:i])
+            if not (below or learns[i]):
+                return None
+            dout = self.layers[i].backward(dout, input_grad=below)
+        return dout
+
+    def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """``(key, parameter, gradient)`` of every trainable layer (what optimizers update)."""
+        for i, layer in enumerate(self.layers):
+            if layer.trainable:
+                for name, value in layer.params.items():
+                    yield f"{i}.{name}", value, layer.grads[name]
+
+    def train(self) -> Sequential:
+        """Training mode (dropout active); returns the model."""
+        for layer in self.layers:
+            layer.training = True
+        return self
+
+    def eval(self) -> Sequential:
+        """Evaluation mode (dropout off); returns the model."""
+        for layer in self.layers:
+            layer.training = False
+        return self
+
+    def astype(self, dtype) -> Sequential:
+        """Convert every parameter to ``dtype`` in place; returns the model."""
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the parameters (float32 unless converted)."""
+        for layer in self.layers:
+            for value in layer.params.values():
+                return value.dtype
+        return np.dtype(np.float32)
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    def get_config(self) -> list[dict]:
+        return [
+            {"type": type(layer).__name__, "config": layer.get_config()} for layer in self.layers
+        ]
+
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """A table of the layers, their output shapes and parameter counts.
+
+        Parameters
+        ----------
+        input_shape : tuple
+            Shape of one input without the batch axis, e.g. ``(1, 28, 28)``.
+        """
+        x = np.zeros((1, *input_shape), dtype=self.dtype)
+        rows = [f"{'layer':<38}{'output shape':<18}{'parameters':>10}"]
+        with evaluation_mode(self):
+            for i, layer in enumerate(self.layers):
+                x = layer.forward(x)
+                rows.append(f"{f'{i} {layer!r}':<38}{str(x.shape[1:]):<18}{layer.n_params:>10,}")
+        rows.append(f"{'total':<56}{self.n_params:>10,}")
+        return "\n".join(rows)
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner},\n])"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+
+@contextlib.contextmanager
+def evaluation_mode(model: Sequential):
+    """Evaluation mode inside the block; every layer's previous mode is restored after."""
+    saved = [layer.training for layer in model.layers]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for layer, mode in zip(model.layers, saved, strict=True):
+            layer.training = mode
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -46,7 +46,8 @@ pixels and channels; no window is ever visited in Python.
 
 import numpy as np
 
-from dlcv.conv import _as_float_array, _check_int, _int_pair, _strided_slice
+from dlcv.conv import strided_slice
+from dlcv.validate import as_float_array, check_int, int_pair
 
 __all__ = ["avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward"]
 
@@ -55,9 +56,9 @@ _LAYOUT = "(H, W), (C, H, W) or (N, C, H, W)"
 
 def _pool_geometry(hw, kernel_size, stride, padding):
     """Validate pooling sizes; return kernel, stride, padding pairs and the output size."""
-    kernel = _int_pair(kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _int_pair(stride, "stride", 1)
-    padding = _int_pair(padding, "padding", 0)
+    kernel = int_pair(kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else int_pair(stride, "stride", 1)
+    padding = int_pair(padding, "padding", 0)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(
             f"padding {padding} must be at most half of kernel_size {kernel} "
@@ -75,7 +76,7 @@ def _pool_geometry(hw, kernel_size, stride, padding):
 
 def _prepare(x, kernel_size, stride, padding, fill):
     """Check ``x``; return it padded as (B, Hp, Wp), the geometry and the output shape."""
-    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
+    x = as_float_array(x, "x", (2, 3, 4), _LAYOUT)
     kernel, stride, padding, out_hw = _pool_geometry(x.shape[-2:], kernel_size, stride, padding)
     planes = x.reshape(-1, *x.shape[-2:])
     if any(padding):
@@ -86,8 +87,8 @@ def _prepare(x, kernel_size, stride, padding, fill):
 
 def _tap(padded, i, j, stride, out_hw):
     """The input values at window position (i, j) of every window: (B, H', W')."""
-    rows = _strided_slice(i, out_hw[0], stride[0])
-    cols = _strided_slice(j, out_hw[1], stride[1])
+    rows = strided_slice(i, out_hw[0], stride[0])
+    cols = strided_slice(j, out_hw[1], stride[1])
     return padded[:, rows, cols]
 
 
@@ -227,7 +228,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 def _check_input_shape(input_shape, out_shape):
     """Validate an ``input_shape`` argument against the forward output's shape."""
     try:
-        input_shape = tuple(_check_int(n, "input_shape", 1) for n in input_shape)
+        input_shape = tuple(check_int(n, "input_shape", 1) for n in input_shape)
     except TypeError:
         raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}") from None
     if len(input_shape) != len(out_shape) or input_shape[:-2] != tuple(out_shape[:-2]):
@@ -273,7 +274,7 @@ def max_pool2d_backward(grad_out, indices, input_shape):
     array([[0., 0.],
            [1., 0.]])
     """
-    grad_out = _as_float_array(grad_out, "grad_out", (2, 3, 4), _LAYOUT)
+    grad_out = as_float_array(grad_out, "grad_out", (2, 3, 4), _LAYOUT)
     indices = np.asarray(indices)
     if indices.dtype.kind not in "iu" or indices.shape != grad_out.shape:
         raise ValueError(
@@ -327,7 +328,7 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
     array([[1., 1., 0.],
            [1., 1., 0.]])
     """
-    grad_out = _as_float_array(grad_out, "grad_out", (2, 3, 4), _LAYOUT)
+    grad_out = as_float_array(grad_out, "grad_out", (2, 3, 4), _LAYOUT)
     input_shape = _check_input_shape(input_shape, grad_out.shape)
     kernel, stride, padding, out_hw = _pool_geometry(input_shape[-2:], kernel_size, stride, padding)
     if grad_out.shape[-2:] != out_hw:
@@ -339,8 +340,8 @@ def avg_pool2d_backward(grad_out, input_shape, kernel_size, stride=None, padding
     share = grad_out.reshape(-1, *out_hw) / (kernel[0] * kernel[1])
     padded = np.zeros((share.shape[0], h + 2 * padding[0], w + 2 * padding[1]), share.dtype)
     for i, j in _window_taps(kernel):
-        rows = _strided_slice(i, out_hw[0], stride[0])
-        cols = _strided_slice(j, out_hw[1], stride[1])
+        rows = strided_slice(i, out_hw[0], stride[0])
+        cols = strided_slice(j, out_hw[1], stride[1])
         padded[:, rows, cols] += share
     return padded[:, padding[0] : padding[0] + h, padding[1] : padding[1] + w].reshape(input_shape)
 
@@ -389,7 +390,7 @@ def coverage(n, kernel_size, stride=None, padding=0) -> np.ndarray:
     >>> coverage(7, 2, 3).astype(int)
     array([1, 1, 0, 1, 1, 0, 0])
     """
-    kernel = _int_pair(kernel_size, "kernel_size", 1)[0]
+    kernel = int_pair(kernel_size, "kernel_size", 1)[0]
     starts = window_starts(n, kernel_size, stride, padding)
     edges = np.zeros(n + 1, dtype=np.int64)
     np.add.at(edges, np.clip(starts, 0, n), 1)

@@ -41,6 +41,8 @@ from typing import Literal
 
 import numpy as np
 
+from dlcv.validate import int_pair
+
 __all__ = [
     "Conv",
     "DenseCost",
@@ -58,18 +60,6 @@ __all__ = [
 
 Pair = tuple[int, int]
 _AXES = (("H", "row"), ("W", "column"))
-
-
-def _pair(value, name: str, minimum: int) -> Pair:
-    """An int or a pair of ints, each at least ``minimum``, as a pair of Python ints."""
-    items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(items) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items
-    ):
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
-    if min(items) < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
-    return int(items[0]), int(items[1])
 
 
 def _fmt(pair: Pair | None, sep: str = "×") -> str:
@@ -119,7 +109,7 @@ class Conv:
         object.__setattr__(self, "out_channels", int(self.out_channels))
         object.__setattr__(self, "bias", bool(self.bias))
         for name, minimum in (("kernel_size", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
-            object.__setattr__(self, name, _pair(getattr(self, name), name, minimum))
+            object.__setattr__(self, name, int_pair(getattr(self, name), name, minimum))
 
     kind = "conv"
 
@@ -157,11 +147,11 @@ class Pool:
     mode: Literal["max", "avg"] = "max"
 
     def __post_init__(self):
-        kernel = _pair(self.kernel_size, "kernel_size", 1)
+        kernel = int_pair(self.kernel_size, "kernel_size", 1)
         object.__setattr__(self, "kernel_size", kernel)
-        stride = kernel if self.stride is None else _pair(self.stride, "stride", 1)
+        stride = kernel if self.stride is None else int_pair(self.stride, "stride", 1)
         object.__setattr__(self, "stride", stride)
-        object.__setattr__(self, "padding", _pair(self.padding, "padding", 0))
+        object.__setattr__(self, "padding", int_pair(self.padding, "padding", 0))
         if self.mode not in ("max", "avg"):
             raise ValueError(f"mode must be 'max' or 'avg', got {self.mode!r}")
 
@@ -748,7 +738,7 @@ def impulse_response(
     _, oh, ow = report.output_shape
     if out_pixel is None:
         out_pixel = (oh // 2, ow // 2)
-    i, j = _pair(tuple(out_pixel), "out_pixel", 0)
+    i, j = int_pair(tuple(out_pixel), "out_pixel", 0)
     if i >= oh or j >= ow:
         raise ValueError(f"out_pixel {out_pixel} is outside the output of shape ({oh}, {ow})")
     arrays = draw_weights(c, layers, weights, rng)
@@ -813,7 +803,7 @@ def input_gradient(x, layers, out_pixel=None, weights: str = "ones", rng=None) -
             tape.append((layer, h, None))
             h = avg_pool2d(h, layer.kernel_size, layer.stride, layer.padding)
     _, oh, ow = report.output_shape
-    i, j = _pair(tuple((oh // 2, ow // 2) if out_pixel is None else out_pixel), "out_pixel", 0)
+    i, j = int_pair(tuple((oh // 2, ow // 2) if out_pixel is None else out_pixel), "out_pixel", 0)
     if i >= oh or j >= ow:
         raise ValueError(f"out_pixel {(i, j)} is outside the output of shape ({oh}, {ow})")
     grad = np.zeros_like(h)

@@ -48,8 +48,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import comb
 
-from dlcv.conv import _as_float_array, _check_int, _int_pair, correlate2d
+from dlcv.conv import correlate2d
 from dlcv.pool import avg_pool2d, max_pool2d
+from dlcv.validate import as_float_array, check_choice, check_int, int_pair
 
 __all__ = [
     "MODES",
@@ -94,25 +95,19 @@ def _check_shift(dy, dx) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _check_choice(value, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
 def _check_odd(value, name: str) -> int:
-    value = _check_int(value, name, 1)
+    value = check_int(value, name, 1)
     if value % 2 == 0:
         raise ValueError(f"{name} must be odd (so the blur has a centre), got {value}")
     return value
 
 
 def _image(x, name: str = "image") -> np.ndarray:
-    return _as_float_array(x, name, (2,), "(H, W)")
+    return as_float_array(x, name, (2,), "(H, W)")
 
 
 def _kernel(kernel, dtype) -> np.ndarray:
-    return _as_float_array(kernel, "kernel", (2,), "(kh, kw)", dtype=dtype)
+    return as_float_array(kernel, "kernel", (2,), "(kh, kw)", dtype=dtype)
 
 
 # ---------------------------------------------------------------- shifting
@@ -144,9 +139,9 @@ def shift_image(x, dy: int, dx: int, mode: str = "zero") -> np.ndarray:
     ValueError
         ``x`` with fewer than 2 axes or empty, or an unknown ``mode``.
     """
-    x = _as_float_array(x, "x", tuple(range(2, 33)), "(..., H, W)")
+    x = as_float_array(x, "x", tuple(range(2, 33)), "(..., H, W)")
     dy, dx = _check_shift(dy, dx)
-    _check_choice(mode, "mode", MODES)
+    check_choice(mode, "mode", MODES)
     if mode == "wrap":
         return np.roll(x, (dy, dx), axis=(-2, -1))
     out = np.zeros_like(x)
@@ -205,8 +200,8 @@ def interior_mask(shape, kernel_shape, dy: int, dx: int) -> np.ndarray:
     numpy.ndarray of bool, shape (H, W)
         True on the interior. All False when the shift and the kernel leave none.
     """
-    h, w = _int_pair(tuple(shape), "shape", 1)
-    kh, kw = _int_pair(tuple(kernel_shape), "kernel_shape", 1)
+    h, w = int_pair(tuple(shape), "shape", 1)
+    kh, kw = int_pair(tuple(kernel_shape), "kernel_shape", 1)
     dy, dx = _check_shift(dy, dx)
     rows = _windows_inside(h, dy, np.arange(h) - _same_before(kh), kh)
     cols = _windows_inside(w, dx, np.arange(w) - _same_before(kw), kw)
@@ -294,7 +289,7 @@ def feature_maps(image, bank, circular: bool = False) -> np.ndarray:
         is the same at every pixel: shifted inputs give bitwise-shifted maps.
     """
     image = _image(image)
-    bank = _as_float_array(bank, "bank", (3,), "(F, kh, kw)", dtype=image.dtype)
+    bank = as_float_array(bank, "bank", (3,), "(F, kh, kw)", dtype=image.dtype)
     kh, kw = bank.shape[1:]
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"bank must hold odd-sized filters (F, kh, kw), got shape {bank.shape}")
@@ -357,9 +352,9 @@ def max_pool(x, kernel_size: int = 2, stride: int = 2, boundary: str = "zero") -
     -------
     numpy.ndarray, shape (..., H', W')
     """
-    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
-    kernel_size, stride = _check_int(kernel_size, "kernel_size", 1), _check_int(stride, "stride", 1)
-    _check_choice(boundary, "boundary", MODES)
+    x = as_float_array(x, "x", (2, 3, 4), _LAYOUT)
+    kernel_size, stride = check_int(kernel_size, "kernel_size", 1), check_int(stride, "stride", 1)
+    check_choice(boundary, "boundary", MODES)
     if boundary == "wrap":
         _check_wrap_fits(x.shape, kernel_size)
         x = _pad_wrap_end(x, kernel_size - 1)
@@ -397,10 +392,10 @@ def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
         ``"zero"``: ``H' = floor((H - kernel_size) / stride) + 1`` (as max pooling);
         ``"wrap"``: ``H' = ceil(H / stride)``.
     """
-    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
-    kernel_size, stride = _check_int(kernel_size, "kernel_size", 1), _check_int(stride, "stride", 1)
+    x = as_float_array(x, "x", (2, 3, 4), _LAYOUT)
+    kernel_size, stride = check_int(kernel_size, "kernel_size", 1), check_int(stride, "stride", 1)
     blur_size = _check_odd(blur_size, "blur_size")
-    _check_choice(boundary, "boundary", MODES)
+    check_choice(boundary, "boundary", MODES)
     half = blur_size // 2
     if boundary == "wrap":
         _check_wrap_fits(x.shape, kernel_size)
@@ -510,14 +505,14 @@ def pool_compare(before, after, kernel_size: int, stride: int | None = None, poo
         Shapes that differ, or no output with a trusted footprint, plus the errors of
         the pooling functions.
     """
-    before = _as_float_array(before, "before", (2, 3, 4), _LAYOUT)
-    after = _as_float_array(after, "after", (2, 3, 4), _LAYOUT)
+    before = as_float_array(before, "before", (2, 3, 4), _LAYOUT)
+    after = as_float_array(after, "after", (2, 3, 4), _LAYOUT)
     if before.shape != after.shape:
         raise ValueError(f"before and after must have the same shape, got {before.shape} and "
                          f"{after.shape}")
-    _check_choice(pool, "pool", POOLS)
-    kernel_size = _check_int(kernel_size, "kernel_size", 1)
-    stride = kernel_size if stride is None else _check_int(stride, "stride", 1)
+    check_choice(pool, "pool", POOLS)
+    kernel_size = check_int(kernel_size, "kernel_size", 1)
+    stride = kernel_size if stride is None else check_int(stride, "stride", 1)
     if not isinstance(atol, numbers.Real) or not atol >= 0:
         raise ValueError(f"atol must be a number >= 0, got {atol!r}")
     hw = before.shape[-2:]
@@ -566,7 +561,7 @@ def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None,
         If no pooled output reads only moved pixels (the shift is too large for the
         input), plus the errors of :func:`pool_compare`.
     """
-    x = _as_float_array(x, "x", (2, 3, 4), _LAYOUT)
+    x = as_float_array(x, "x", (2, 3, 4), _LAYOUT)
     trusted = interior_mask(x.shape[-2:], (1, 1), dy, dx)
     after = shift_image(x, dy, dx, mode)
     return pool_compare(x, after, kernel_size, stride, pool, trusted, atol)
@@ -622,13 +617,13 @@ def global_pool(x, mode: str = "avg") -> np.ndarray:
     numpy.ndarray, shape (...)
         One number per map: the descriptor a global pooling layer hands on.
     """
-    x = _as_float_array(x, "x", tuple(range(2, 33)), "(..., H, W)")
-    _check_choice(mode, "mode", ("avg", "max"))
+    x = as_float_array(x, "x", tuple(range(2, 33)), "(..., H, W)")
+    check_choice(mode, "mode", ("avg", "max"))
     return x.mean(axis=(-2, -1)) if mode == "avg" else x.max(axis=(-2, -1))
 
 
 def _pair(a, b):
-    a, b = _as_float_array(a, "a", tuple(range(1, 33)), "any shape"), _as_float_array(
+    a, b = as_float_array(a, "a", tuple(range(1, 33)), "any shape"), as_float_array(
         b, "b", tuple(range(1, 33)), "any shape")
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
@@ -697,7 +692,7 @@ def strided_features(image, weights, kernel_size: int = 2, stride: int = 2,
     if len(weights) == 0:
         raise ValueError("weights must hold at least one filter bank")
     for n, weight in enumerate(weights):
-        weight = _as_float_array(weight, f"weights[{n}]", (3, 4), "(F, kh, kw) or (F, C, kh, kw)",
+        weight = as_float_array(weight, f"weights[{n}]", (3, 4), "(F, kh, kw) or (F, C, kh, kw)",
                                  dtype=x.dtype)
         if weight.ndim == 3:
             weight = weight[:, None]
@@ -757,10 +752,10 @@ def alias_profile(image, weights, shifts, kernel_size: int = 2, stride: int = 2,
     -------
     AliasProfile
     """
-    shifts = np.array([_check_int(d, "shifts", 0) for d in shifts], dtype=int)
+    shifts = np.array([check_int(d, "shifts", 0) for d in shifts], dtype=int)
     if shifts.size == 0:
         raise ValueError("shifts must hold at least one shift")
-    total = _check_int(stride, "stride", 1) ** len(weights)
+    total = check_int(stride, "stride", 1) ** len(weights)
     image = _image(image)
 
     def run(img):

@@ -24,8 +24,9 @@ from typing import NamedTuple
 import ipywidgets as widgets
 import numpy as np
 
+from dlcv.layers import Sequential
 from dlcv.render import feature_mosaic, tile, to_png
-from dlcv.train import Sequential, conv_feature_maps, predict_proba
+from dlcv.train import conv_feature_maps, predict_proba
 from dlcv.widgets.base import Explorer, row
 
 __all__ = ["DigitInspector", "digit_inspector"]
@@ -89,7 +90,7 @@ class DigitInspector(Explorer):
 
     def __init__(self, model: Sequential, images: np.ndarray, labels: np.ndarray, start: int = 0):
         if not isinstance(model, Sequential):
-            raise TypeError(f"model must be a dlcv.train.Sequential, got {type(model).__name__}")
+            raise TypeError(f"model must be a dlcv.layers.Sequential, got {type(model).__name__}")
         images, labels = np.asarray(images), np.asarray(labels)
         if images.ndim != 4 or labels.shape != (len(images),) or len(images) == 0:
             raise ValueError(
