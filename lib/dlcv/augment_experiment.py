@@ -10,7 +10,8 @@ some rows live with :func:`train_run` to check them.
 
 Fairness: for a given size and seed, every setting gets the same subset, the same initial
 weights, the same order of mini-batches and the same number of gradient steps; the only
-difference is that with augmentation every epoch trains on a freshly augmented copy.
+difference is that with augmentation every epoch trains on a freshly augmented copy
+(``fit(..., transform=...)``, with its own random generator).
 """
 
 from __future__ import annotations
@@ -81,14 +82,11 @@ def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_S
                          f"of n_train ({n_train})")
     epochs = steps * batch_size // n_train
     model, optimizer = lenet(rng=seed), Adam(lr)
-    pipeline = SETTINGS[augmentation]
-    augment_rng = np.random.default_rng([seed, 7])
     start = time.perf_counter()
     with threadpool_limits(1):
-        for epoch in range(epochs):
-            images = x if pipeline is None else pipeline(x, rng=augment_rng)
-            fit(model, images, y, epochs=1, batch_size=batch_size, optimizer=optimizer,
-                seed=seed * 10_000 + epoch, verbose=False)
+        fit(model, x, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, seed=seed,
+            transform=SETTINGS[augmentation], transform_rng=np.random.default_rng([seed, 7]),
+            verbose=False)
         train_loss, train_acc = evaluate(model, x, y)
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
     row = {"n_train": n_train, "augmentation": augmentation, "seed": seed,
