@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_kernels import interleaved_medians, machine_report, ms, table  # noqa: E402
 
+from dlcv import naive  # noqa: E402
 from dlcv.data import load_mnist  # noqa: E402
 from dlcv.layers import Conv2D  # noqa: E402
 from dlcv.models import lenet  # noqa: E402
@@ -56,34 +57,13 @@ except ImportError:  # torch is optional: not in requirements.txt
 
 # ------------------------------------------------------------------ the naive baseline
 def naive_conv_forward(x, weight, bias, pad):
-    """Tutorial style: one window product per image, filter and output pixel."""
-    n, _, h, w = x.shape
-    f, _, k, _ = weight.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    ho, wo = h + 2 * pad - k + 1, w + 2 * pad - k + 1
-    out = np.zeros((n, f, ho, wo), x.dtype)
-    for i in range(n):
-        for j in range(f):
-            for r in range(ho):
-                for c in range(wo):
-                    out[i, j, r, c] = np.sum(xp[i, :, r : r + k, c : c + k] * weight[j]) + bias[j]
-    return out
+    """The obvious loop: one window product per image, filter and output pixel."""
+    return naive.conv2d(x, weight, bias, padding=pad)
 
 
 def naive_conv_backward(dout, x, weight, pad):
     """The same loops for the gradients of input, weight and bias."""
-    n, _, h, w = x.shape
-    f, _, k, _ = weight.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dxp, dw = np.zeros_like(xp), np.zeros_like(weight)
-    for i in range(n):
-        for j in range(f):
-            for r in range(dout.shape[2]):
-                for c in range(dout.shape[3]):
-                    g = dout[i, j, r, c]
-                    dw[j] += g * xp[i, :, r : r + k, c : c + k]
-                    dxp[i, :, r : r + k, c : c + k] += g * weight[j]
-    return dxp[:, :, pad : pad + h, pad : pad + w], dw, dout.sum(axis=(0, 2, 3))
+    return naive.conv2d_backward(dout, x, weight, padding=pad)
 
 
 # ------------------------------------------------------------------ table 1
