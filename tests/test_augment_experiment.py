@@ -53,8 +53,9 @@ def test_load_results_reads_the_shipped_csv_with_types(tmp_path):
     results = load_results()
     assert results.header and all(line.startswith("#") for line in results.header)
     assert results.runs and set(results.runs[0]) == set(COLUMNS)
-    assert all(isinstance(r["seed"], int) and isinstance(r["test_accuracy"], float)
-               for r in results.runs)
+    assert all(
+        isinstance(r["seed"], int) and isinstance(r["test_accuracy"], float) for r in results.runs
+    )
     values = results.values(100, "none")
     assert len(values) == len(SEEDS) and np.all((values > 0) & (values <= 1))
     with pytest.raises(ValueError, match="no run with n_train=7"):

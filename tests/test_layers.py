@@ -353,8 +353,7 @@ def test_softmax_cross_entropy_rejects_bad_input():
 
 
 def _every_layer():
-    return [Conv2D(2, 3, 3, padding=1, rng=0), MaxPool2D(2), ReLU(), Flatten(),
-            Dropout(0.5, rng=0)]
+    return [Conv2D(2, 3, 3, padding=1, rng=0), MaxPool2D(2), ReLU(), Flatten(), Dropout(0.5, rng=0)]
 
 
 @pytest.mark.parametrize("layer", _every_layer(), ids=lambda layer: type(layer).__name__)

@@ -55,12 +55,22 @@ def test_zero_fill_by_the_whole_size_leaves_zeros_and_wrap_is_periodic():
 
 @pytest.mark.parametrize(
     ("args", "error", "match"),
-    [((np.zeros(4), 1, 1), ValueError, r"x must have shape \(\.\.\., H, W\), got 1-D shape \(4,\)"),
-     ((np.zeros((3, 3)), 1.5, 0), TypeError, "dy must be a whole number of pixels"),
-     ((np.zeros((3, 3)), 0, True), TypeError, "dx must be a whole number"),
-     ((np.zeros((3, 3)), 0, 0, "reflect"), ValueError, r"mode must be one of \('wrap', 'zero'\)"),
-     ((np.array([["a"]]), 0, 0), TypeError, "x must hold real numbers"),
-     ((np.zeros((0, 3)), 0, 0), ValueError, "x must not be empty")],
+    [
+        (
+            (np.zeros(4), 1, 1),
+            ValueError,
+            r"x must have shape \(\.\.\., H, W\), got 1-D shape \(4,\)",
+        ),
+        ((np.zeros((3, 3)), 1.5, 0), TypeError, "dy must be a whole number of pixels"),
+        ((np.zeros((3, 3)), 0, True), TypeError, "dx must be a whole number"),
+        (
+            (np.zeros((3, 3)), 0, 0, "reflect"),
+            ValueError,
+            r"mode must be one of \('wrap', 'zero'\)",
+        ),
+        ((np.array([["a"]]), 0, 0), TypeError, "x must hold real numbers"),
+        ((np.zeros((0, 3)), 0, 0), ValueError, "x must not be empty"),
+    ],
 )
 def test_shift_image_rejects_bad_input(args, error, match):
     with pytest.raises(error, match=match):
@@ -68,9 +78,16 @@ def test_shift_image_rejects_bad_input(args, error, match):
 
 
 # ---------------------------------------------------------------- equivariance
-@given(seed=st.integers(0, 10_000), h=st.integers(8, 20), w=st.integers(8, 20),
-       kh=st.sampled_from([1, 2, 3, 4, 5]), kw=st.sampled_from([1, 2, 3, 5]),
-       dy=shifts, dx=shifts, mode=modes)
+@given(
+    seed=st.integers(0, 10_000),
+    h=st.integers(8, 20),
+    w=st.integers(8, 20),
+    kh=st.sampled_from([1, 2, 3, 4, 5]),
+    kw=st.sampled_from([1, 2, 3, 5]),
+    dy=shifts,
+    dx=shifts,
+    mode=modes,
+)
 @settings(max_examples=150, deadline=None)
 def test_convolution_is_exactly_equivariant_in_the_interior(seed, h, w, kh, kw, dy, dx, mode):
     rng = np.random.default_rng(seed)
@@ -78,6 +95,7 @@ def test_convolution_is_exactly_equivariant_in_the_interior(seed, h, w, kh, kw, 
     error = equivariance_error(image, kernel, dy, dx, mode=mode)
     inside = interior_mask(image.shape, kernel.shape, dy, dx)
     assert np.all(error[inside] == 0.0)  # exactly, not approximately
+
     # and the interior is what the window arithmetic says it is
     def inside_axis(n, k, d):  # windows [i - (k-1)//2, ... + k) within the moved rows
         first = np.arange(n) - (k - 1) // 2
@@ -111,8 +129,11 @@ def test_circular_padding_makes_wrap_shifts_commute_everywhere(seed, dy, dx, k):
 def test_correlate_circular_agrees_with_zero_padding_in_the_interior():
     image, kernel = _image(2, (12, 12)), _image(3, (4, 2))
     inside = interior_mask(image.shape, kernel.shape, 0, 0)
-    np.testing.assert_allclose(correlate_circular(image, kernel)[inside],
-                               correlate2d(image, kernel, padding="same")[inside], atol=1e-12)
+    np.testing.assert_allclose(
+        correlate_circular(image, kernel)[inside],
+        correlate2d(image, kernel, padding="same")[inside],
+        atol=1e-12,
+    )
     message = r"kernel \(13, 1\) must not be larger than the image \(12, 12\)"
     with pytest.raises(ValueError, match=message):
         correlate_circular(image, np.ones((13, 1)))
@@ -191,8 +212,12 @@ def test_zero_shift_changes_nothing_for_every_pool(pool):
     assert result.valid.all() == (pool != "blur")  # the blur reads zero padding at the border
 
 
-@given(seed=st.integers(0, 10_000), k=st.integers(1, 4), s=st.integers(1, 4),
-       pool=st.sampled_from(["max", "avg", "blur"]))
+@given(
+    seed=st.integers(0, 10_000),
+    k=st.integers(1, 4),
+    s=st.integers(1, 4),
+    pool=st.sampled_from(["max", "avg", "blur"]),
+)
 @settings(max_examples=60, deadline=None)
 def test_pool_compare_counts_exactly_the_outputs_whose_footprint_is_trusted(seed, k, s, pool):
     rng = np.random.default_rng(seed)
@@ -204,7 +229,7 @@ def test_pool_compare_counts_exactly_the_outputs_whose_footprint_is_trusted(seed
     padded = np.pad(trusted, span, constant_values=False)  # outside the image: not trusted
     for i, j in np.ndindex(*result.valid.shape):
         r, c = i * s + offset + span, j * s + offset + span
-        assert result.valid[i, j] == padded[r:r + span, c:c + span].all()
+        assert result.valid[i, j] == padded[r : r + span, c : c + span].all()
     change = np.abs(result.shifted - result.reference)[result.valid]
     assert result.unchanged == np.mean(change == 0) and result.max_change == change.max()
 
@@ -256,8 +281,14 @@ def test_binomial_kernel_rows_are_pascal_rows():
         binomial_kernel(4)
 
 
-@given(seed=st.integers(0, 10_000), h=st.integers(6, 17), w=st.integers(6, 17),
-       k=st.integers(1, 3), s=st.integers(1, 3), b=st.sampled_from([1, 3, 5]))
+@given(
+    seed=st.integers(0, 10_000),
+    h=st.integers(6, 17),
+    w=st.integers(6, 17),
+    k=st.integers(1, 3),
+    s=st.integers(1, 3),
+    b=st.sampled_from([1, 3, 5]),
+)
 @settings(max_examples=80, deadline=None)
 def test_blur_pool_matches_its_definition_with_scipy(seed, h, w, k, s, b):
     x = _image(seed, (2, h, w))
@@ -306,8 +337,9 @@ def test_global_pooling_of_circular_feature_maps_ignores_circular_shifts(seed, d
     np.testing.assert_array_equal(moved, shift_image(maps, dy, dx, "wrap"))  # equivariant, exactly
     np.testing.assert_array_equal(global_pool(moved, "max"), global_pool(maps, "max"))  # bitwise
     # a mean over the same values in another order: equal up to floating-point rounding
-    np.testing.assert_allclose(global_pool(moved, "avg"), global_pool(maps, "avg"),
-                               rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(
+        global_pool(moved, "avg"), global_pool(maps, "avg"), rtol=1e-13, atol=1e-15
+    )
 
 
 def test_feature_maps_are_relu_of_each_correlation():
@@ -375,9 +407,15 @@ def test_accuracy_under_shift_matches_a_direct_computation():
     moved[..., 3:] = x[..., :-3]
     assert result.accuracy["right"][1] == float(np.mean(predict(model, moved) == y))
     x64 = x.astype(np.float64)
-    lost = [1 - np.roll(x64, s, axis=a)[idx].sum() / x64.sum() for s, a, idx in
-            [(3, -1, np.s_[..., 3:]), (-3, -1, np.s_[..., :-3]), (3, -2, np.s_[..., 3:, :]),
-             (-3, -2, np.s_[..., :-3, :])]]
+    lost = [
+        1 - np.roll(x64, s, axis=a)[idx].sum() / x64.sum()
+        for s, a, idx in [
+            (3, -1, np.s_[..., 3:]),
+            (-3, -1, np.s_[..., :-3]),
+            (3, -2, np.s_[..., 3:, :]),
+            (-3, -2, np.s_[..., :-3, :]),
+        ]
+    ]
     assert result.ink_lost[1] == pytest.approx(np.mean(lost), rel=1e-9)
     assert result.mean_accuracy.shape == (2,)
 

@@ -35,8 +35,18 @@ SEEDS = (0, 1, 2, 3, 4)
 STEPS = 750
 BATCH_SIZE = 20
 LR = 1e-3
-COLUMNS = ("n_train", "augmentation", "seed", "epochs", "steps", "train_accuracy", "test_accuracy",
-           "train_loss", "test_loss", "seconds")
+COLUMNS = (
+    "n_train",
+    "augmentation",
+    "seed",
+    "epochs",
+    "steps",
+    "train_accuracy",
+    "test_accuracy",
+    "train_loss",
+    "test_loss",
+    "seconds",
+)
 
 # Label-preserving for digits: up to ±15 degrees, ±10 % zoom, ±2 pixels; no flips.
 PIPELINE = Compose([RandomRotation(15), RandomScale(0.9, 1.1), RandomTranslation(2)])
@@ -53,8 +63,7 @@ def tutorial_flips(x, rng, layout="NCHW"):
     return x
 
 
-SETTINGS = {"none": None, "label-preserving": PIPELINE,
-            "tutorial flips": Compose([tutorial_flips])}
+SETTINGS = {"none": None, "label-preserving": PIPELINE, "tutorial flips": Compose([tutorial_flips])}
 """The three ways of training compared: no augmentation, the label-preserving pipeline,
 and the tutorial's flips and transpose (which change what many digits look like)."""
 
@@ -63,13 +72,11 @@ def stratified_subset(x, y, n, seed):
     """``n`` images, classes in the proportions of ``y`` (10 per class for n = 100)."""
     if n >= len(y):
         return x, y
-    index, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y,
-                                random_state=seed)
+    index, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return x[index], y[index]
 
 
-def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_SIZE,
-              lr=LR):
+def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_SIZE, lr=LR):
     """Train one CNN; return the CSV row (a dict; accuracies as fractions) and the model.
 
     Runs with one BLAS thread: matrix products then add up in the same order on every
@@ -78,22 +85,39 @@ def train_run(data, n_train, augmentation, seed, steps=STEPS, batch_size=BATCH_S
     """
     x, y = stratified_subset(data.x_train, data.y_train, n_train, seed)
     if steps * batch_size % n_train:
-        raise ValueError(f"steps * batch_size ({steps * batch_size}) must be a multiple "
-                         f"of n_train ({n_train})")
+        raise ValueError(
+            f"steps * batch_size ({steps * batch_size}) must be a multiple of n_train ({n_train})"
+        )
     epochs = steps * batch_size // n_train
     model, optimizer = lenet(rng=seed), Adam(lr)
     start = time.perf_counter()
     with threadpool_limits(1):
-        fit(model, x, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, seed=seed,
-            transform=SETTINGS[augmentation], transform_rng=np.random.default_rng([seed, 7]),
-            verbose=False)
+        fit(
+            model,
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            seed=seed,
+            transform=SETTINGS[augmentation],
+            transform_rng=np.random.default_rng([seed, 7]),
+            verbose=False,
+        )
         train_loss, train_acc = evaluate(model, x, y)
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
-    row = {"n_train": n_train, "augmentation": augmentation, "seed": seed,
-           "epochs": epochs, "steps": steps, "train_accuracy": train_acc,
-           "test_accuracy": test_acc, "train_loss": round(float(train_loss), 6),
-           "test_loss": round(float(test_loss), 6),
-           "seconds": round(time.perf_counter() - start, 1)}
+    row = {
+        "n_train": n_train,
+        "augmentation": augmentation,
+        "seed": seed,
+        "epochs": epochs,
+        "steps": steps,
+        "train_accuracy": train_acc,
+        "test_accuracy": test_acc,
+        "train_loss": round(float(train_loss), 6),
+        "test_loss": round(float(test_loss), 6),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
     return row, model
 
 
@@ -120,8 +144,10 @@ class Results:
         """One value per seed, in seed order, for a training size and a setting."""
         if column not in COLUMNS:
             raise ValueError(f"column must be one of {COLUMNS}, got {column!r}")
-        chosen = sorted((r for r in self.runs if r["n_train"] == n_train
-                         and r["augmentation"] == augmentation), key=lambda r: r["seed"])
+        chosen = sorted(
+            (r for r in self.runs if r["n_train"] == n_train and r["augmentation"] == augmentation),
+            key=lambda r: r["seed"],
+        )
         if not chosen:
             raise ValueError(f"no run with n_train={n_train} and augmentation={augmentation!r}")
         return np.array([r[column] for r in chosen])

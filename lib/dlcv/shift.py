@@ -229,14 +229,17 @@ def correlate_circular(image, kernel) -> np.ndarray:
     kernel = _kernel(kernel, image.dtype)
     (h, w), (kh, kw) = image.shape, kernel.shape
     if kh > h or kw > w:
-        raise ValueError(f"kernel {kernel.shape} must not be larger than the image {image.shape} "
-                         "for circular padding")
+        raise ValueError(
+            f"kernel {kernel.shape} must not be larger than the image {image.shape} "
+            "for circular padding"
+        )
     pads = [(_same_before(k), k - 1 - _same_before(k)) for k in (kh, kw)]
     return correlate2d(np.pad(image, pads, mode="wrap"), kernel, padding="valid")
 
 
-def equivariance_error(image, kernel, dy: int, dx: int, mode: str = "zero",
-                       circular: bool = False) -> np.ndarray:
+def equivariance_error(
+    image, kernel, dy: int, dx: int, mode: str = "zero", circular: bool = False
+) -> np.ndarray:
     """``correlate(shift(image)) - shift(correlate(image))``, pixel by pixel.
 
     Parameters
@@ -262,11 +265,14 @@ def equivariance_error(image, kernel, dy: int, dx: int, mode: str = "zero",
     image = _image(image)
     kernel = _kernel(kernel, image.dtype)
     if circular:
+
         def correlate(a):
             return correlate_circular(a, kernel)
     else:
+
         def correlate(a):
             return correlate2d(a, kernel, padding="same")
+
     return correlate(shift_image(image, dy, dx, mode)) - shift_image(correlate(image), dy, dx, mode)
 
 
@@ -329,8 +335,10 @@ def _pad_wrap_end(x: np.ndarray, extra: int) -> np.ndarray:
 
 def _check_wrap_fits(shape, kernel_size: int) -> None:
     if kernel_size - 1 > min(shape[-2:]):
-        raise ValueError(f"kernel_size {kernel_size} is too large to wrap around an input of "
-                         f"shape {tuple(shape)}")
+        raise ValueError(
+            f"kernel_size {kernel_size} is too large to wrap around an input of "
+            f"shape {tuple(shape)}"
+        )
 
 
 def max_pool(x, kernel_size: int = 2, stride: int = 2, boundary: str = "zero") -> np.ndarray:
@@ -361,8 +369,9 @@ def max_pool(x, kernel_size: int = 2, stride: int = 2, boundary: str = "zero") -
     return max_pool2d(x, kernel_size, stride=stride)
 
 
-def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
-              boundary: str = "zero") -> np.ndarray:
+def blur_pool(
+    x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3, boundary: str = "zero"
+) -> np.ndarray:
     """Anti-aliased max pooling ("MaxBlurPool", Zhang 2019): max, blur, then subsample.
 
     1. ``m = max_pool2d(x, kernel_size, stride=1)`` (dense maxima, nothing dropped);
@@ -401,8 +410,10 @@ def blur_pool(x, kernel_size: int = 2, stride: int = 2, blur_size: int = 3,
         _check_wrap_fits(x.shape, kernel_size)
         dense = max_pool2d(_pad_wrap_end(x, kernel_size - 1), kernel_size, stride=1)
         if half > min(dense.shape[-2:]):
-            raise ValueError(f"blur_size {blur_size} is too large to wrap around maps of shape "
-                             f"{dense.shape[-2:]}")
+            raise ValueError(
+                f"blur_size {blur_size} is too large to wrap around maps of shape "
+                f"{dense.shape[-2:]}"
+            )
         pads = [(0, 0)] * (dense.ndim - 2) + [(half, half), (half, half)]
         dense, padding = np.pad(dense, pads, mode="wrap"), 0
     else:
@@ -460,8 +471,10 @@ def _footprints_inside(trusted: np.ndarray, out_hw, stride: int, offset: int, sp
         starts = np.arange(n_out) * stride + offset
         inside = (starts >= 0) & (starts + span <= n)
         first, last = np.clip(starts, 0, n), np.clip(starts + span, 0, n)
-        sums = np.concatenate([np.zeros_like(np.take(mask, [0], axis)),
-                               np.cumsum(mask, axis=axis, dtype=np.int32)], axis=axis)
+        sums = np.concatenate(
+            [np.zeros_like(np.take(mask, [0], axis)), np.cumsum(mask, axis=axis, dtype=np.int32)],
+            axis=axis,
+        )
         count = np.take(sums, last, axis) - np.take(sums, first, axis)
         shape = [1, 1]
         shape[axis] = n_out
@@ -471,8 +484,15 @@ def _footprints_inside(trusted: np.ndarray, out_hw, stride: int, offset: int, sp
     return all_along(rows, out_hw[1], 1)
 
 
-def pool_compare(before, after, kernel_size: int, stride: int | None = None, pool: str = "max",
-                 trusted=None, atol: float = 0.0) -> PoolShift:
+def pool_compare(
+    before,
+    after,
+    kernel_size: int,
+    stride: int | None = None,
+    pool: str = "max",
+    trusted=None,
+    atol: float = 0.0,
+) -> PoolShift:
     """Pool two maps and compare the outputs in place (output ``(i, j)`` with ``(i, j)``).
 
     Parameters
@@ -508,8 +528,9 @@ def pool_compare(before, after, kernel_size: int, stride: int | None = None, poo
     before = as_float_array(before, "before", (2, 3, 4), _LAYOUT)
     after = as_float_array(after, "after", (2, 3, 4), _LAYOUT)
     if before.shape != after.shape:
-        raise ValueError(f"before and after must have the same shape, got {before.shape} and "
-                         f"{after.shape}")
+        raise ValueError(
+            f"before and after must have the same shape, got {before.shape} and {after.shape}"
+        )
     check_choice(pool, "pool", POOLS)
     kernel_size = check_int(kernel_size, "kernel_size", 1)
     stride = kernel_size if stride is None else check_int(stride, "stride", 1)
@@ -518,21 +539,33 @@ def pool_compare(before, after, kernel_size: int, stride: int | None = None, poo
     hw = before.shape[-2:]
     trusted = np.ones(hw, bool) if trusted is None else np.asarray(trusted)
     if trusted.dtype != bool or trusted.shape != hw:
-        raise ValueError(f"trusted must be a boolean mask of shape {hw}, got dtype {trusted.dtype} "
-                         f"and shape {trusted.shape}")
+        raise ValueError(
+            f"trusted must be a boolean mask of shape {hw}, got dtype {trusted.dtype} "
+            f"and shape {trusted.shape}"
+        )
     reference, offset, span = _pool_and_footprint(before, kernel_size, stride, pool)
     shifted, _, _ = _pool_and_footprint(after, kernel_size, stride, pool)
     valid = _footprints_inside(trusted, reference.shape[-2:], stride, offset, span)
     if not valid.any():
-        raise ValueError(f"no pooled output of the {hw[0]}x{hw[1]} input reads only moved "
-                         f"pixels (each reads {span}x{span}; {int(trusted.sum())} of "
-                         f"{trusted.size} pixels are moved content): use a smaller shift")
+        raise ValueError(
+            f"no pooled output of the {hw[0]}x{hw[1]} input reads only moved "
+            f"pixels (each reads {span}x{span}; {int(trusted.sum())} of "
+            f"{trusted.size} pixels are moved content): use a smaller shift"
+        )
     change = np.abs(shifted - reference)[..., valid]
     return PoolShift(reference, shifted, valid, float(np.mean(change <= atol)), float(change.max()))
 
 
-def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None, pool: str = "max",
-               mode: str = "wrap", atol: float = 0.0) -> PoolShift:
+def pool_shift(
+    x,
+    dy: int,
+    dx: int,
+    kernel_size: int,
+    stride: int | None = None,
+    pool: str = "max",
+    mode: str = "wrap",
+    atol: float = 0.0,
+) -> PoolShift:
     """Pool ``x`` and its shifted copy; count the pooled outputs that did not change.
 
     This measures *invariance* in place: output ``(i, j)`` of the shifted input is
@@ -567,8 +600,9 @@ def pool_shift(x, dy: int, dx: int, kernel_size: int, stride: int | None = None,
     return pool_compare(x, after, kernel_size, stride, pool, trusted, atol)
 
 
-def invariance_table(images, shifts, kernel_sizes, pool: str = "max", mode: str = "wrap",
-                     atol: float = 0.0) -> np.ndarray:
+def invariance_table(
+    images, shifts, kernel_sizes, pool: str = "max", mode: str = "wrap", atol: float = 0.0
+) -> np.ndarray:
     """Mean fraction of unchanged pooled outputs, for every window size and shift.
 
     Parameters
@@ -591,8 +625,10 @@ def invariance_table(images, shifts, kernel_sizes, pool: str = "max", mode: str 
     images = [_image(im, "images[i]") for im in images]
     shifts = [tuple(s) for s in shifts]
     if not images or not shifts or not len(kernel_sizes):
-        raise ValueError(f"images, shifts and kernel_sizes must be non-empty, got {len(images)} "
-                         f"images, {len(shifts)} shifts and {len(kernel_sizes)} kernel sizes")
+        raise ValueError(
+            f"images, shifts and kernel_sizes must be non-empty, got {len(images)} "
+            f"images, {len(shifts)} shifts and {len(kernel_sizes)} kernel sizes"
+        )
     if any(len(s) != 2 for s in shifts):
         raise ValueError(f"shifts must be (dy, dx) pairs, got {shifts!r}")
     table = np.empty((len(kernel_sizes), len(shifts)))
@@ -623,8 +659,10 @@ def global_pool(x, mode: str = "avg") -> np.ndarray:
 
 
 def _pair(a, b):
-    a, b = as_float_array(a, "a", tuple(range(1, 33)), "any shape"), as_float_array(
-        b, "b", tuple(range(1, 33)), "any shape")
+    a, b = (
+        as_float_array(a, "a", tuple(range(1, 33)), "any shape"),
+        as_float_array(b, "b", tuple(range(1, 33)), "any shape"),
+    )
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     return a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
@@ -660,12 +698,14 @@ def _circular_conv(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     ``out[f] = sum_c correlate_circular(x[c], weight[f, c])``: the same arithmetic at
     every pixel (unlike a BLAS matrix product), so shifts commute bit for bit.
     """
-    return np.stack([sum(correlate_circular(xc, wc) for xc, wc in zip(x, wf, strict=True))
-                     for wf in weight])
+    return np.stack(
+        [sum(correlate_circular(xc, wc) for xc, wc in zip(x, wf, strict=True)) for wf in weight]
+    )
 
 
-def strided_features(image, weights, kernel_size: int = 2, stride: int = 2,
-                     blur_size: int | None = None) -> np.ndarray:
+def strided_features(
+    image, weights, kernel_size: int = 2, stride: int = 2, blur_size: int | None = None
+) -> np.ndarray:
     """A small hand-made CNN: per stage, circular convolution, ReLU, strided pooling.
 
     Everything wraps around (circular padding, wrapping pools), so a circular shift
@@ -692,13 +732,16 @@ def strided_features(image, weights, kernel_size: int = 2, stride: int = 2,
     if len(weights) == 0:
         raise ValueError("weights must hold at least one filter bank")
     for n, weight in enumerate(weights):
-        weight = as_float_array(weight, f"weights[{n}]", (3, 4), "(F, kh, kw) or (F, C, kh, kw)",
-                                 dtype=x.dtype)
+        weight = as_float_array(
+            weight, f"weights[{n}]", (3, 4), "(F, kh, kw) or (F, C, kh, kw)", dtype=x.dtype
+        )
         if weight.ndim == 3:
             weight = weight[:, None]
         if weight.shape[1] != x.shape[0]:
-            raise ValueError(f"weights[{n}] has shape {weight.shape} and expects {weight.shape[1]} "
-                             f"input maps, but stage {n} receives {x.shape[0]} (maps {x.shape})")
+            raise ValueError(
+                f"weights[{n}] has shape {weight.shape} and expects {weight.shape[1]} "
+                f"input maps, but stage {n} receives {x.shape[0]} (maps {x.shape})"
+            )
         if weight.shape[2] % 2 == 0 or weight.shape[3] % 2 == 0:
             raise ValueError(f"weights[{n}] must hold odd-sized filters, got shape {weight.shape}")
         maps = np.maximum(_circular_conv(x, weight), 0.0)
@@ -730,8 +773,9 @@ class AliasProfile(NamedTuple):
     descriptor_change: np.ndarray
 
 
-def alias_profile(image, weights, shifts, kernel_size: int = 2, stride: int = 2,
-                  blur_size: int | None = None) -> AliasProfile:
+def alias_profile(
+    image, weights, shifts, kernel_size: int = 2, stride: int = 2, blur_size: int | None = None
+) -> AliasProfile:
     """How much :func:`strided_features` changes when the image moves right by d pixels.
 
     Shifts are circular and the network is circular, so the borders play no part:
@@ -827,8 +871,9 @@ def accuracy_under_shift(model, images, labels, shifts=range(7), directions=None
         raise ValueError(f"images must have shape (N, C, H, W), got {images.shape}")
     labels = np.asarray(labels)
     if labels.shape != (len(images),):
-        raise ValueError(f"labels must have shape ({len(images)},) to match images, "
-                         f"got {labels.shape}")
+        raise ValueError(
+            f"labels must have shape ({len(images)},) to match images, got {labels.shape}"
+        )
     shifts = tuple(shifts)
     if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in shifts):
         raise TypeError(f"shifts must be whole numbers of pixels (ints), got {shifts}")
