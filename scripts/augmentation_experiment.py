@@ -131,6 +131,7 @@ def main(argv: list[str]) -> int:
     rows = run_grid(one_run, configs, jobs=args.jobs, backend=backend, desc="training runs")
     wall = time.perf_counter() - start
     command = "python scripts/augmentation_experiment.py " + shlex.join(argv)
+    version = _library_version()  # before the CSV (inside lib/dlcv) is rewritten
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
         f.write(f"# command: {command.strip()}\n")
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
             f"{args.batch_size}; {args.steps} steps per run; label-preserving pipeline "
             f"{PIPELINE!r}\n"
         )
-        f.write(f"# library: dlcv at {_library_version()}\n")
+        f.write(f"# library: dlcv at {version}\n")
         f.write(
             f"# machine: {platform.platform()}, Python {platform.python_version()}, "
             f"NumPy {np.__version__}; {args.jobs} worker(s), wall time {wall:.0f} s\n"
