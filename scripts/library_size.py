@@ -1,9 +1,9 @@
 """Print the size table of the course library: lines per module, the longest function,
 and the share of the library's code that lives in ``dlcv.widgets``.
 
-Usage: ``python scripts/library_size.py [lib/dlcv]``. Lines are non-blank source lines
-(docstrings and comments included), counted with ``ast`` so that a function's length is
-from its ``def`` to its last line.
+Usage: ``python scripts/library_size.py [lib/dlcv]``. A module's lines are its non-blank
+source lines (docstrings and comments included); a function's length is counted with
+``ast`` from its ``def`` to its last line, without its docstring.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ def module_sizes(root: Path) -> list[tuple[str, int, str, int]]:
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 n = node.end_lineno - node.lineno + 1
+                first = node.body[0]
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    n -= first.end_lineno - first.lineno + 1  # the docstring does not count
                 if n > longest_len:
                     longest, longest_len = node.name, n
         name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
