@@ -332,7 +332,7 @@ def _bare_augment(image, preset):
     """The explorer's arithmetic without drawing: 12 samples through the library pipeline."""
 
     def build():
-        from dlcv.widgets.augment_explorer import (
+        from dlcv.augment_presets import (
             PRESETS,
             augmented_samples,
             build_pipeline,

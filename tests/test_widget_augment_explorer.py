@@ -7,16 +7,17 @@ import pytest
 from PIL import Image
 
 from dlcv import augment
-from dlcv.data import load_mnist
-from dlcv.widgets import augment_explorer as ae
-from dlcv.widgets.augment_explorer import (
+from dlcv import augment_presets as presets
+from dlcv.augment_presets import (
     AUGMENTATIONS,
     PRESETS,
-    AugmentExplorer,
     augmented_samples,
     build_pipeline,
     explorer_image,
 )
+from dlcv.data import load_mnist
+from dlcv.widgets import augment_explorer as ae
+from dlcv.widgets.augment_explorer import AugmentExplorer
 
 
 def _decode(png) -> np.ndarray:
@@ -44,15 +45,15 @@ def digit():
 
 def test_initial_state(photo):
     assert photo.error is None and photo.message.value == ""
-    assert photo.samples.shape == (ae.N_SAMPLES, ae.WORK_SIZE, ae.WORK_SIZE, 3)
+    assert photo.samples.shape == (ae.N_SAMPLES, presets.WORK_SIZE, presets.WORK_SIZE, 3)
     grid = _decode(photo.grid_view.value)
     rows = -(-ae.N_SAMPLES // ae.N_COLUMNS)
     assert grid.shape == (
-        rows * (ae.WORK_SIZE + ae.GAP) - ae.GAP,
-        ae.N_COLUMNS * (ae.WORK_SIZE + ae.GAP) - ae.GAP,
+        rows * (presets.WORK_SIZE + ae.GAP) - ae.GAP,
+        ae.N_COLUMNS * (presets.WORK_SIZE + ae.GAP) - ae.GAP,
         3,
     )
-    assert _decode(photo.original_view.value).shape == (ae.WORK_SIZE, ae.WORK_SIZE, 3)
+    assert _decode(photo.original_view.value).shape == (presets.WORK_SIZE, presets.WORK_SIZE, 3)
     assert "RandomFlip" in photo.status.value and "seed 0" in photo.status.value
     assert photo.update_ms > 0
 
@@ -70,7 +71,7 @@ def test_grid_shows_the_samples(digit):
 
 def test_digit_is_the_first_training_image_of_its_class():
     data = load_mnist()
-    for d in ae.DIGITS:
+    for d in presets.DIGITS:
         first = np.flatnonzero(data.y_train == d)[0]
         np.testing.assert_array_equal(explorer_image(f"digit {d}"), data.x_train[first, 0])
 
@@ -184,13 +185,13 @@ def test_label_warnings_only_for_digits():
 def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match=r"unknown augmentation\(s\) \['shear'\]"):
         build_pipeline({"shear": (1.0, 3)}, 28)
-    with pytest.raises(ValueError, match="side must be a positive int"):
+    with pytest.raises(ValueError, match="side must be at least 1"):
         build_pipeline({}, 0)
     with pytest.raises(ValueError, match=r"must be \(H, W\) or \(H, W, C\), got shape \(3,\)"):
         augmented_samples(np.zeros(3), augment.Compose([]))
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match="n must be at least 1"):
         augmented_samples(np.zeros((4, 4)), augment.Compose([]), n=0)
-    with pytest.raises(ValueError, match="seed must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match="seed must be at least 0, got -1"):
         augmented_samples(np.zeros((4, 4)), augment.Compose([]), seed=-1)
     with pytest.raises(ValueError, match="image must be one of"):
         explorer_image("lena")
@@ -231,3 +232,10 @@ def test_image_rows_bad_input():
         image_rows([[image]], row_labels=["a", "b"])
     with pytest.raises(ValueError, match="vmax must be larger than vmin"):
         image_rows([[image]], vmin=1.0, vmax=1.0)
+
+
+def test_a_float_where_a_count_is_needed_is_a_type_error():
+    with pytest.raises(TypeError, match="side must be an integer"):
+        build_pipeline({}, 28.0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        augmented_samples(np.zeros((4, 4)), augment.Compose([]), n=2.0)
