@@ -156,13 +156,20 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False):
 def _first_winner(taps, best):
     """Number (row-major) of the first tap equal to the window maximum ``best``.
 
-    When ``best`` is NaN, no tap equals it, and the first NaN tap wins.
+    When ``best`` is NaN, no tap equals it, and the first NaN tap wins. Boolean masks
+    and one small integer array, no fancy indexing: this runs in every training step.
     """
-    winner = np.full(best.shape, len(taps) - 1, np.int64)
-    for t in range(len(taps) - 2, -1, -1):  # last to first, so the first hit is kept
-        hit = taps[t] == best
-        hit |= np.isnan(taps[t])
-        np.copyto(winner, t, where=hit)
+    nan = bool(np.isnan(best).any())
+
+    def hits(t):
+        return (taps[t] == best) | np.isnan(taps[t]) if nan else taps[t] == best
+
+    small = np.int16 if len(taps) < 2**15 else np.int64
+    found, winner = hits(0), np.zeros(best.shape, small)
+    for t in range(1, len(taps)):
+        new = hits(t) & ~found  # this tap is a maximum and no earlier tap was
+        found |= new
+        winner += new * small(t)
     return winner
 
 
@@ -174,9 +181,13 @@ def _tap_to_flat_index(arg, geometry, hw):
     is also ``-inf``), so the index always points inside the input.
     """
     kernel, stride, padding, out_hw = geometry
-    di, dj = np.divmod(arg, kernel[1])
-    rows = np.arange(out_hw[0])[:, None] * stride[0] - padding[0] + di
-    cols = np.arange(out_hw[1])[None, :] * stride[1] - padding[1] + dj
+    di, dj = np.divmod(np.arange(kernel[0] * kernel[1]), kernel[1])
+    if not any(padding):  # no clipping needed: window corner plus the tap's offset
+        corner = (np.arange(out_hw[0])[:, None] * stride[0]) * hw[1]
+        corner = corner + np.arange(out_hw[1])[None, :] * stride[1]
+        return corner + (di * hw[1] + dj)[arg]
+    rows = np.arange(out_hw[0])[:, None] * stride[0] - padding[0] + di[arg]
+    cols = np.arange(out_hw[1])[None, :] * stride[1] - padding[1] + dj[arg]
     rows = np.clip(rows, 0, hw[0] - 1)
     cols = np.clip(cols, 0, hw[1] - 1)
     return rows * hw[1] + cols
