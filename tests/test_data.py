@@ -290,10 +290,17 @@ def test_wrong_source_type(source):
         data.load_image(source)
 
 
-@pytest.mark.parametrize("kwargs", [{"max_size": 0}, {"max_size": 2.5}, {"max_pixels": 0}])
-def test_bad_limits(kwargs):
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"max_size": 0}, ValueError, "max_size must be at least 1, got 0"),
+        ({"max_size": 2.5}, TypeError, "max_size must be an integer, got 2.5"),
+        ({"max_pixels": 0}, ValueError, "max_pixels must be at least 1, got 0"),
+    ],
+)
+def test_bad_limits(kwargs, error, message):
     raw = encode(Image.new("L", (4, 4)))
-    with pytest.raises(ValueError, match=f"{next(iter(kwargs))} must be a positive integer"):
+    with pytest.raises(error, match=message):
         data.load_image(raw, **kwargs)
 
 

@@ -70,8 +70,10 @@ def test_image_grid_rejects_bad_arguments():
         plot.image_grid([])
     with pytest.raises(ValueError, match="titles has 1 entries but images has 2"):
         plot.image_grid([np.ones((2, 2))] * 2, titles=["one"])
-    with pytest.raises(ValueError, match="ncols"):
+    with pytest.raises(ValueError, match="ncols must be at least 1"):
         plot.image_grid([np.ones((2, 2))], ncols=0)
+    with pytest.raises(TypeError, match="ncols must be an integer"):
+        plot.image_grid([np.ones((2, 2))], ncols=2.0)
 
 
 def test_show_kernel_writes_every_weight():

@@ -446,7 +446,7 @@ def test_vgg16_has_13_convolutions_and_5_pools_and_a_212_receptive_field():
     assert len(vgg16(2)) == 6
     with pytest.raises(ValueError, match="blocks must be between 1 and 5"):
         vgg16(6)
-    with pytest.raises(TypeError, match="blocks must be an int"):
+    with pytest.raises(TypeError, match="blocks must be an integer"):
         vgg16(2.0)
     # the geometry without channels is the same; measured on the first 3 blocks
     one = vgg16(3, channels=False)

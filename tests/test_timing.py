@@ -26,7 +26,7 @@ def test_calls_the_function_repeats_times():
     "args, error, message",
     [
         ((3,), TypeError, "fn must be a function of no arguments, got int"),
-        ((print, 2.0), TypeError, "repeats must be an int, got float"),
+        ((print, 2.0), TypeError, "repeats must be an integer, got 2.0"),
         ((print, 0), ValueError, "repeats must be at least 1, got 0"),
     ],
 )

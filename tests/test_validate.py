@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcv import augment, conv, layers, pool, shapes, shift, train
+from dlcv import augment, conv, data, layers, pool, shapes, shift, train
 from dlcv.validate import as_float_array, check_choice, check_int, generator, int_pair
 
 LIB = Path(__file__).resolve().parents[1] / "lib" / "dlcv"
@@ -47,6 +47,8 @@ CASES = {  # a float (or bool) where the library needs a whole number: TypeError
     "crop top": lambda: augment.crop(np.ones((8, 8)), 1.0, 0, 4, 4),
     "RandomCrop padding": lambda: augment.RandomCrop(4, padding=1.0),
     "Cutout size": lambda: augment.Cutout(2.0),
+    "load_image max_size": lambda: data.load_image(b"not read", max_size=64.0),
+    "load_image max_pixels": lambda: data.load_image(b"not read", max_pixels=1e6),
 }
 
 

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from dlcv.validate import check_int
+
 __all__ = [
     "MAX_PIXELS",
     "SAMPLE_NAMES",
@@ -297,16 +299,9 @@ def load_image(
         ``max_pixels``, or has an unsupported bit depth; the message says which and
         what to do.
     """
-    if max_size is not None and (
-        isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 1
-    ):
-        raise ValueError(f"max_size must be a positive integer or None, got {max_size!r}")
-    if (
-        isinstance(max_pixels, bool)
-        or not isinstance(max_pixels, (int, np.integer))
-        or max_pixels < 1
-    ):
-        raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+    if max_size is not None:
+        check_int(max_size, "max_size", 1)
+    check_int(max_pixels, "max_pixels", 1)
     img = _decode(_read_source(source), max_pixels)
     img, full_scale = _normalise_mode(img)
     img = _downsize(img, max_size)

@@ -60,6 +60,7 @@ from dlcv.render import (
     display_range,
     to_png,
 )
+from dlcv.validate import check_int
 
 __all__ = [
     "GREY_CMAP",
@@ -177,9 +178,7 @@ def image_grid(
             raise ValueError(f"titles has {len(titles)} entries but images has {len(images)}")
     if ncols is None:
         ncols = min(4, len(images))
-    if int(ncols) != ncols or ncols < 1:
-        raise ValueError(f"ncols must be a positive integer, got {ncols}")
-    ncols = int(ncols)
+    ncols = check_int(ncols, "ncols", 1)
     nrows = math.ceil(len(images) / ncols)
     fig, axes = plt.subplots(
         nrows,

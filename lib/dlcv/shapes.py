@@ -41,7 +41,7 @@ from typing import Literal
 
 import numpy as np
 
-from dlcv.validate import int_pair
+from dlcv.validate import check_int, int_pair
 
 __all__ = [
     "Conv",
@@ -601,9 +601,7 @@ def vgg16(blocks: int = 5, channels: bool = True) -> tuple[Conv | Pool, ...]:
         False gives one map per layer: the same geometry (sizes, receptive fields) at a
         fraction of the cost, for running the stack (:func:`impulse_response`).
     """
-    if isinstance(blocks, bool) or not isinstance(blocks, int):
-        raise TypeError(f"blocks must be an int, got {type(blocks).__name__}")
-    if not 1 <= blocks <= 5:
+    if not 1 <= check_int(blocks, "blocks") <= 5:
         raise ValueError(f"blocks must be between 1 and 5 (VGG-16 has five), got {blocks}")
     layers: list[Conv | Pool] = []
     for width, repeat in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))[:blocks]:

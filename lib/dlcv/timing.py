@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from dlcv.validate import check_int
+
 __all__ = ["median_seconds"]
 
 
@@ -20,10 +22,7 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function of no arguments, got {type(fn).__name__}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int):
-        raise TypeError(f"repeats must be an int, got {type(repeats).__name__}")
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    repeats = check_int(repeats, "repeats", 1)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
