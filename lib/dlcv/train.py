@@ -254,15 +254,8 @@ def train_epoch(model, x, y, optimizer, *, batch_size=64, rng=None, bar=None):
         batch = order[first : first + batch_size]
         logits = model.forward(x[batch])  # 1. predict
         loss, dlogits = softmax_cross_entropy(logits, y[batch])  # 2. measure the error
-        if not np.isfinite(loss):
-            b, n = first // batch_size + 1, -(-len(x) // batch_size)
-            raise TrainingDivergedError(
-                f"the loss became {loss} at batch {b} of {n}: training "
-                f"diverged. {_lower_lr_hint(optimizer)}",
-                0,
-                b,
-                None,
-            )
+        if not np.isfinite(loss):  # NaN or inf: the steps were too large
+            raise _diverged(loss, first // batch_size + 1, -(-len(x) // batch_size), optimizer)
         model.backward(dlogits, input_grad=False)  # 3. gradients
         optimizer.step(model)  # 4. update
         total_loss += loss * len(batch)
@@ -281,6 +274,17 @@ def _transformed(transform, x, rng):
             f"it returned shape {out.shape}"
         )
     return out.astype(x.dtype, copy=False)
+
+
+def _diverged(loss, batch: int, n_batches: int, optimizer) -> TrainingDivergedError:
+    """The error for a non-finite loss (:func:`fit` adds the epoch and the history)."""
+    return TrainingDivergedError(
+        f"the loss became {loss} at batch {batch} of {n_batches}: training diverged. "
+        f"{_lower_lr_hint(optimizer)}",
+        0,
+        batch,
+        None,
+    )
 
 
 def _lower_lr_hint(optimizer) -> str:
