@@ -32,6 +32,7 @@ from dlcv.widgets.shape_calculator import ShapeCalculator
 from dlcv.widgets.shift_explorer import ShiftExplorer
 from dlcv.widgets.timeline import TimelineExplorer
 from dlcv.widgets.training import DigitInspector
+from uploads import pick_file
 
 
 # ---------------------------------------------------------------------- the widgets
@@ -50,12 +51,8 @@ def _png(array: np.ndarray) -> bytes:
 
 
 def _upload(w, content: bytes, name: str) -> None:
-    """What ipywidgets 8's FileUpload does when a learner picks a file."""
-    when = datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC)
-    w.upload.value = (
-        {"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
-         "last_modified": when},
-    )  # fmt: skip
+    """What the browser does when a learner picks a file (ipywidgets 7 or 8)."""
+    pick_file(w.upload, content, name)
 
 
 def _tiny_upload_valid(w) -> None:
@@ -204,7 +201,7 @@ def test_a_bad_upload_is_shown_and_the_widget_keeps_working(content, name):
     assert name in w.error and "previous image is kept" in w.error
     _shows(w, w.error)
     assert "<script>" not in w.message.value
-    assert _pictures(w) == before and w.image_array is image and w.upload.value == ()
+    assert _pictures(w) == before and w.image_array is image and not w.upload.value
     w.stride.value = 2
     assert w_ok(w) and w.image_array is image
 
@@ -299,6 +296,7 @@ def test_uploads_of_ipywidgets_7_and_8():
     v7 = {"a.png": {"metadata": {"name": "a.png"}, "content": b"12"}}
     assert uploaded_files(v8) == uploaded_files(v7) == [("a.png", b"12")]
     upload = widgets.FileUpload()
-    upload.value = v8
+    pick_file(upload, b"12", "a.png")
+    assert uploaded_files(upload.value) == [("a.png", b"12")]
     clear_upload(upload)
-    assert upload.value == ()
+    assert not upload.value and uploaded_files(upload.value) == []

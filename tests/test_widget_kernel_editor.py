@@ -1,6 +1,5 @@
 """Tests for the kernel editor: drive its controls and compare with dlcv.correlate2d / SciPy."""
 
-import datetime
 import io
 
 import numpy as np
@@ -13,19 +12,12 @@ from PIL import Image
 from dlcv import correlate2d, kernels, output_size
 from dlcv.data import load_image, sample_image
 from dlcv.widgets.kernel_editor import KernelEditor, kernel_editor
+from uploads import pick_file
 
 
 def _upload(editor, content: bytes, name: str = "mine.png", mime: str = "image/png"):
-    """Simulate ipywidgets 8 FileUpload: its value becomes a tuple of file dicts."""
-    editor.upload.value = (
-        {
-            "name": name,
-            "type": mime,
-            "size": len(content),
-            "content": memoryview(content),
-            "last_modified": datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC),
-        },
-    )
+    """What the browser does when a learner picks a file (ipywidgets 7 or 8)."""
+    pick_file(editor.upload, content, name, mime)
 
 
 def _png(array: np.ndarray) -> bytes:
