@@ -1,9 +1,20 @@
-"""Tests for dlcv.check: every check prints one ✅/❌ line and returns a bool, never raises."""
+"""Tests for dlcv.check: every check prints one ✅/❌/⬜ line and returns True, False or None
+(not answered yet), and never raises."""
 
 import numpy as np
 import pytest
 
-from dlcv.check import check_array, check_function, check_true, check_value
+from dlcv.check import (
+    answered,
+    check_array,
+    check_function,
+    check_true,
+    check_value,
+    is_placeholder,
+)
+
+NONE_HINT = "(print() and in-place methods return None)."
+NEUTRAL = "not answered yet. Replace the ... with your answer and run the cell again."
 
 
 def printed(capsys) -> str:
@@ -77,13 +88,14 @@ def test_check_array_wrong_type_says_what_was_expected(capsys, answer, shown):
     assert shown in line
 
 
-@pytest.mark.parametrize("placeholder", [None, ...])
-def test_check_array_placeholder(capsys, placeholder):
-    assert check_array(placeholder, np.zeros(2)) is False
-    assert printed(capsys) == (
-        f"❌ your kernel is still the placeholder {'...' if placeholder is ... else placeholder}: "
-        "replace it with your answer."
-    )
+def test_check_array_placeholder_is_neutral(capsys):
+    assert check_array(..., np.zeros(2)) is None
+    assert printed(capsys) == f"⬜ your kernel: {NEUTRAL}"
+
+
+def test_check_array_none_is_wrong_not_a_placeholder(capsys):
+    assert check_array(None, np.zeros(2)) is False
+    assert printed(capsys) == "❌ your kernel is None; assign your answer to it " + NONE_HINT
 
 
 def test_check_array_ragged_list(capsys):
@@ -122,7 +134,11 @@ def test_check_value_tuples_report_the_first_wrong_item(capsys):
         (True, 1, "❌ your answer should be a number like 1, got True."),
         (30, (30, 30), "❌ your answer should be a tuple of 2 items, got 30."),
         ("yes", True, "❌ your answer should be True or False, got 'yes'."),
-        (None, 3, "❌ your answer is still the placeholder None: replace it with your answer."),
+        (
+            None,
+            3,
+            "❌ your answer is None; assign your answer to it " + NONE_HINT,
+        ),
         ("max", "avg", "❌ your answer is 'max', expected 'avg'."),
     ],
 )
@@ -228,3 +244,38 @@ def test_check_function_wrong_return_type_and_not_callable(capsys):
 def test_check_function_needs_inputs():
     with pytest.raises(ValueError, match="inputs is empty"):
         check_function(reference_flip, reference_flip, [])
+
+
+# ------------------------------------------------------------------ the placeholder
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [(..., True), ((24, ...), True), ([[1, ...]], True), ((24, 14), False), (None, False)],
+)
+def test_is_placeholder(answer, expected):
+    assert is_placeholder(answer) is expected
+
+
+def test_check_value_partly_answered_tuple_is_neutral(capsys):
+    assert check_value((24, ...), (24, 14), name="your output sizes") is None
+    assert printed(capsys) == f"⬜ your output sizes: {NEUTRAL}"
+
+
+def test_check_function_placeholder_and_not_implemented_are_neutral(capsys):
+    assert check_function(..., abs, [1.0], name="my_abs") is None
+    assert printed(capsys) == f"⬜ my_abs: {NEUTRAL}"
+
+    def my_abs(x):
+        raise NotImplementedError("your answer")
+
+    assert check_function(my_abs, abs, [1.0], name="my_abs") is None
+    assert printed(capsys) == (
+        "⬜ my_abs: not answered yet. Replace the line that raises NotImplementedError with "
+        "your answer and run the cell again."
+    )
+
+
+def test_answered_guards_hand_written_checks(capsys):
+    assert answered(1, np.zeros(2), name="my_edge") is True
+    assert capsys.readouterr().out == ""
+    assert answered(np.zeros(2), ..., name="my_edge") is False
+    assert printed(capsys) == f"⬜ my_edge: {NEUTRAL}"

@@ -1,8 +1,12 @@
-"""Self-checks for the exercises: print ✅ or ❌ with a reason, return True or False.
+"""Self-checks for the exercises: one line, ✅ right, ❌ wrong with a hint, ⬜ not answered.
 
-A check never raises because an answer is wrong, has the wrong type or crashes:
-the learner sees one line that says what was expected instead of a traceback.
-(A mistake by the notebook author, such as an empty list of test inputs, still raises.)
+An exercise's answer cell ships with the placeholder ``...`` (or, for a function, a body
+that raises ``NotImplementedError``). Every check recognises it and prints a neutral
+"not answered yet" line and returns None, so a page read top to bottom shows no verdict
+until the learner has written something. A check never raises because an answer is wrong,
+has the wrong type or crashes: the learner sees one line that says what was expected
+instead of a traceback. (A mistake by the notebook author, such as an empty list of test
+inputs, still raises.)
 
 >>> import numpy as np
 >>> from dlcv.check import check_array, check_value
@@ -12,6 +16,8 @@ True
 >>> check_value((30, 31), (30, 30), name="the output size")
 ❌ the output size: item [1] is 31, expected 30.
 False
+>>> check_value(..., (30, 30), name="the output size")
+⬜ the output size: not answered yet. Replace the ... with your answer and run the cell again.
 """
 
 from __future__ import annotations
@@ -22,19 +28,57 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["check_array", "check_function", "check_true", "check_value"]
+__all__ = [
+    "NOT_ANSWERED",
+    "answered",
+    "check_array",
+    "check_function",
+    "check_true",
+    "check_value",
+    "is_placeholder",
+]
 
-_PLACEHOLDER = "is still the placeholder {}: replace it with your answer"
+#: The mark that starts the neutral line (tests look for it).
+NOT_ANSWERED = "⬜"
+
+
+def is_placeholder(answer) -> bool:
+    """True if ``answer`` is, or still contains, the exercise placeholder ``...``.
+
+    A tuple or list counts as unanswered while any of its items (at any depth) is ``...``,
+    so ``sizes = (24, ...)`` is "not answered yet", not wrong.
+    """
+    if answer is Ellipsis:
+        return True
+    if isinstance(answer, (tuple, list)):
+        return any(is_placeholder(item) for item in answer)
+    return False
+
+
+def _not_answered(name: str, what: str = "the ...") -> None:
+    print(
+        f"{NOT_ANSWERED} {name}: not answered yet. Replace {what} with your answer and "
+        "run the cell again."
+    )
+
+
+def answered(*answers, name: str = "your answer") -> bool:
+    """False (and the neutral "not answered yet" line) while any answer is the placeholder.
+
+    For checks written by hand in a notebook::
+
+        if answered(my_edge, name="my_edge"):
+            ...  # compute and call check_true
+    """
+    if any(is_placeholder(a) for a in answers):
+        _not_answered(name)
+        return False
+    return True
 
 
 def _report(ok: bool, message: str) -> bool:
     print(f"{'✅' if ok else '❌'} {message}")
     return ok
-
-
-def _placeholder_text(x) -> str:
-    """How a placeholder looks in the learner's code: ``...`` or ``None``."""
-    return "..." if x is Ellipsis else repr(x)
 
 
 def _show(x, limit: int = 60) -> str:
@@ -56,8 +100,8 @@ def _fmt(v) -> str:
 
 def _array_reason(answer, expected: np.ndarray, atol: float, rtol: float) -> str | None:
     """Why ``answer`` does not match ``expected`` (None if it does)."""
-    if answer is None or answer is Ellipsis:
-        return _PLACEHOLDER.format(_placeholder_text(answer))
+    if answer is None:
+        return "is None; assign your answer to it (print() and in-place methods return None)"
     try:
         got = np.asarray(answer)
     except Exception:  # e.g. ragged nested lists
@@ -89,10 +133,8 @@ def _is_number(x) -> bool:
 def _value_reason(answer, expected, tol: float, where: str = "") -> str | None:
     """Why ``answer`` differs from ``expected`` (numbers, bools, strings, sequences)."""
     at = f"item {where} " if where else ""
-    if answer is None or answer is Ellipsis:
-        if expected is None:
-            return None
-        return f"{at}{_PLACEHOLDER.format(_placeholder_text(answer))}"
+    if answer is None and expected is not None:
+        return f"{at}is None; assign your answer to it (print() and in-place methods return None)"
     if isinstance(expected, np.ndarray):
         reason = _array_reason(answer, expected, atol=tol, rtol=0.0)
         return None if reason is None else f"{at}{reason}"
@@ -122,7 +164,7 @@ def _value_reason(answer, expected, tol: float, where: str = "") -> str | None:
 
 def check_array(
     answer, expected, name: str = "your kernel", atol: float = 1e-6, rtol: float = 0.0
-) -> bool:
+) -> bool | None:
     """Compare a learner's array with the expected one, element by element.
 
     Parameters
@@ -139,10 +181,13 @@ def check_array(
 
     Returns
     -------
-    bool
+    bool or None
         True when shapes agree and every value matches. Prints ✅, or ❌ with the shapes
-        or with how many values differ and the largest difference, where, and both values.
+        or with how many values differ and the largest difference, where, and both values;
+        None (and the neutral ⬜ line) while the answer is the placeholder ``...``.
     """
+    if is_placeholder(answer):
+        return _not_answered(name)
     expected = np.asarray(expected)
     reason = _array_reason(answer, expected, atol, rtol)
     if reason is None:
@@ -151,7 +196,7 @@ def check_array(
     return _report(False, f"{_join(name, reason)}.")
 
 
-def check_value(answer, expected, name: str = "your answer", tol: float = 1e-9) -> bool:
+def check_value(answer, expected, name: str = "your answer", tol: float = 1e-9) -> bool | None:
     """Compare a number, bool, string or (nested) tuple/list such as an output size.
 
     Parameters
@@ -167,9 +212,12 @@ def check_value(answer, expected, name: str = "your answer", tol: float = 1e-9) 
 
     Returns
     -------
-    bool
-        True when the answer matches; prints ✅ or ❌ with the first difference.
+    bool or None
+        True when the answer matches; prints ✅ or ❌ with the first difference; None
+        (and the neutral ⬜ line) while the answer is, or contains, the placeholder ``...``.
     """
+    if is_placeholder(answer):
+        return _not_answered(name)
     reason = _value_reason(answer, expected, tol)
     if reason is None:
         return _report(True, f"{name} is correct: {_show(expected)}.")
@@ -189,6 +237,11 @@ def check_true(condition, ok_message: str, fail_message: str) -> bool:
     Returns
     -------
     bool
+
+    Notes
+    -----
+    ``check_true`` cannot see the learner's answer, only the condition computed from it;
+    guard it with :func:`answered` so the placeholder gives the neutral line, not ❌.
     """
     try:
         ok = bool(condition)
@@ -203,7 +256,7 @@ def check_function(
     inputs: Iterable,
     name: str = "your function",
     atol: float = 1e-6,
-) -> bool:
+) -> bool | None:
     """Run a learner's function and a reference on the same inputs and compare results.
 
     Parameters
@@ -223,8 +276,10 @@ def check_function(
 
     Returns
     -------
-    bool
-        True when every case matches; prints ✅, or ❌ for the first case that fails.
+    bool or None
+        True when every case matches; prints ✅, or ❌ for the first case that fails;
+        None (and the neutral ⬜ line) while ``func`` is the placeholder ``...`` or raises
+        ``NotImplementedError`` (the body an exercise ships with).
 
     Raises
     ------
@@ -234,6 +289,8 @@ def check_function(
     cases = [case if isinstance(case, tuple) else (case,) for case in inputs]
     if not cases:
         raise ValueError("inputs is empty: give at least one test case")
+    if is_placeholder(func):
+        return _not_answered(name)
     if not callable(func):
         return _report(False, f"{name} should be a function, got {_show(func)}.")
     for number, args in enumerate(cases, start=1):
@@ -241,6 +298,8 @@ def check_function(
         expected = reference(*copy.deepcopy(args))
         try:
             got = func(*copy.deepcopy(args))
+        except NotImplementedError:
+            return _not_answered(name, "the line that raises NotImplementedError")
         except Exception as exc:
             return _report(False, f"{name} raised {type(exc).__name__}: {exc} ({where}).")
         if got is None and expected is not None:
