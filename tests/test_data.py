@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 import skimage.data
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 from skimage.color import rgb2gray
 
 from dlcv import data
@@ -302,6 +302,222 @@ def test_bad_limits(kwargs, error, message):
     raw = encode(Image.new("L", (4, 4)))
     with pytest.raises(error, match=message):
         data.load_image(raw, **kwargs)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_truncated_file_is_named_explained_and_chained_to_pillows_error(fmt, tmp_path):
+    raw = encode(Image.fromarray(noise((64, 64, 3), seed=8)), fmt)
+    cut = raw[: len(raw) // 2]
+    with pytest.raises(ValueError) as info:
+        data.load_image(cut)
+    message = str(info.value)
+    assert message.startswith(
+        f"the image data given as source ({len(cut):,} bytes) is truncated or damaged: it could "
+        "not be decoded completely (Pillow: image file is truncated"
+    )
+    assert message.endswith("Download, copy or export the image again, or open it in an image "
+                            "editor and save it as PNG or JPEG")  # fmt: skip
+    assert isinstance(info.value.__cause__, OSError)
+    path = tmp_path / f"holiday.{fmt.lower()}"
+    path.write_bytes(cut)
+    with pytest.raises(ValueError, match=rf"^the file '.*holiday\.{fmt.lower()}' is truncated"):
+        data.load_image(path)
+
+
+def test_a_text_file_names_the_file_and_chains_pillows_error(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("Shopping: milk, eggs\n")
+    with pytest.raises(ValueError) as info:
+        data.load_image(path)
+    assert str(info.value) == (
+        f"the file {str(path)!r} is not an image Pillow can read (is it a text, PDF or other "
+        "document, or an image whose start is damaged or cut short?); use a PNG, JPEG, GIF, "
+        "BMP, TIFF or WebP file"
+    )
+    assert isinstance(info.value.__cause__, UnidentifiedImageError)
+
+
+def test_an_empty_upload_says_so():
+    with pytest.raises(ValueError) as info:
+        data.load_image(memoryview(b""))
+    assert str(info.value) == "source is empty (0 bytes): it holds no image; choose the file again"
+
+
+def test_a_bmp_with_an_impossible_pixel_depth_is_damaged_not_an_os_error():
+    raw = bytearray(encode(Image.fromarray(noise((6, 5, 3), seed=9)), "BMP"))
+    raw[28:30] = (7).to_bytes(2, "little")  # bits per pixel: 7 is no BMP depth
+    with pytest.raises(
+        ValueError, match=r"truncated or damaged.*Unsupported BMP pixel depth \(7\)"
+    ):
+        data.load_image(bytes(raw))
+
+
+def test_a_bmp_cut_inside_its_header_is_damaged_not_an_os_error():
+    raw = encode(Image.fromarray(noise((6, 5, 3), seed=9)), "BMP")
+    with pytest.raises(ValueError, match=r"truncated or damaged.*Truncated File Read") as info:
+        data.load_image(raw[:20])
+    assert isinstance(info.value.__cause__, OSError)
+
+
+def test_a_truncated_webp_is_damaged_not_an_os_error():
+    raw = encode(Image.fromarray(noise((32, 32, 3), seed=10)), "WEBP")
+    with pytest.raises(ValueError, match=r"truncated or damaged.*could not create decoder"):
+        data.load_image(raw[: len(raw) // 2])
+
+
+def test_a_tiff_whose_directory_points_past_its_end_is_damaged_not_a_warning():
+    """Pillow's TIFF reader only *warns* ("Tag data larger than file") and goes on."""
+    raw = bytearray(encode(Image.fromarray(noise((4, 6), seed=11)), "TIFF"))
+    (ifd,) = struct.unpack("<I", raw[4:8])
+    (entries,) = struct.unpack("<H", raw[ifd : ifd + 2])
+    for entry in range(ifd + 2, ifd + 2 + 12 * entries, 12):
+        if struct.unpack("<H", raw[entry : entry + 2]) == (279,):  # StripByteCounts
+            raw[entry + 4 : entry + 8] = struct.pack("<I", 10**6)  # a million of them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="truncated or damaged.*Tag data larger than file"):
+            data.load_image(bytes(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the same answer whatever the caller's filters
+        with pytest.raises(ValueError, match="truncated or damaged.*Tag data larger than file"):
+            data.load_image(bytes(raw))
+
+
+def test_a_jpeg_with_damaged_exif_metadata_still_loads_as_stored():
+    """The Make tag's text points past the EXIF block; Pillow warns and skips it."""
+    pixels = noise((20, 30, 3), seed=12)
+    exif = (b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x02\x01\x12\x00\x03\x00\x00\x00\x01\x00"
+            b"\x01\x00\x00\x01\x0f\x00\x02\x00\x00\x00\x40\x00\x00\x01\x00")  # fmt: skip
+    raw = encode(Image.fromarray(pixels), "JPEG", quality=95, exif=exif)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Image.open(io.BytesIO(raw)).getexif()
+    assert any("larger than file" in str(w.message) for w in caught)  # really damaged
+    image = data.load_image(raw)  # warnings are errors in this test suite: none escapes
+    assert image.shape == (20, 30, 3)
+    np.testing.assert_allclose(image, data.load_image(encode(Image.fromarray(pixels), "JPEG",
+                                                             quality=95)))  # fmt: skip
+
+
+# --------------------------------------------------- load_image: many damaged files
+def _picture(mode: str, size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    """Random pixels in ``mode`` (1, L, LA, RGB, RGBA, P or I;16); ``size`` is (H, W)."""
+    if mode == "I;16":
+        return Image.fromarray(rng.integers(0, 65536, size, dtype=np.uint16))
+    if mode == "P":
+        return Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).quantize(16)
+    if mode == "1":
+        return Image.fromarray(rng.integers(0, 2, size).astype(bool))
+    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
+    pixels = rng.integers(0, 256, (*size, channels), dtype=np.uint8)
+    return Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode)
+
+
+_ORIENTED = Image.Exif()
+_ORIENTED[0x0112] = 6  # rotate 90 degrees clockwise to display
+_ORIENTED[0x010F] = "Camera"  # Make: a text tag, stored away from its entry
+# What load_image must survive, per format: (mode, save options; "frames": extra frames).
+VALID_FILES = {
+    "PNG": [("L", {}), ("RGB", {"exif": _ORIENTED}), ("RGBA", {}), ("P", {"transparency": 0}),
+            ("I;16", {}), ("1", {}), ("LA", {}), ("RGB", {"frames": 2})],
+    "JPEG": [("L", {}), ("RGB", {"exif": _ORIENTED}), ("RGB", {"progressive": True}),
+             ("RGB", {"quality": 30, "subsampling": 2})],
+    "GIF": [("L", {}), ("P", {"transparency": 0}), ("P", {"frames": 2})],
+    "TIFF": [("L", {}), ("RGB", {"exif": _ORIENTED}), ("RGBA", {"compression": "tiff_lzw"}),
+             ("P", {}), ("I;16", {}), ("RGB", {"compression": "tiff_deflate"}),
+             ("L", {"compression": "packbits"}), ("RGB", {"compression": "jpeg"}),
+             ("1", {"compression": "group4"}), ("L", {"frames": 1})],
+    "BMP": [("L", {}), ("RGB", {}), ("RGBA", {}), ("P", {}), ("1", {})],
+    "WEBP": [("RGB", {}), ("RGBA", {"lossless": True}), ("RGB", {"exif": _ORIENTED}),
+             ("RGB", {"frames": 2})],
+}  # fmt: skip
+SIZES = [(1, 1), (5, 7), (24, 33)]  # (H, W)
+DAMAGES_PER_FILE = 100
+# A damaged header may claim millions of pixels; a low limit keeps each attempt quick.
+DAMAGED_MAX_PIXELS = 2**20
+
+
+def valid_files(fmt: str):
+    """``(label, bytes)`` of every valid file of ``fmt``, from seeded random pixels."""
+    for mode, settings in VALID_FILES[fmt]:
+        for size in SIZES:
+            rng = np.random.default_rng(zlib.crc32(f"{fmt} {mode} {size}".encode()))
+            options = dict(settings)
+            frames = [_picture(mode, size, rng) for _ in range(options.pop("frames", 0))]
+            if frames:
+                options.update(save_all=True, append_images=frames)
+            raw = encode(_picture(mode, size, rng), fmt, **options)
+            yield f"{fmt} {mode} {size[0]}x{size[1]} {settings}", raw
+
+
+def damage(raw: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
+    """``raw`` damaged in one of seven ways, and how (enough to reproduce it)."""
+    n, how = len(raw), int(rng.integers(7))
+    start = int(rng.integers(n))
+    if how == 0:
+        return raw[: max(start, 1)], f"truncated to {max(start, 1)} bytes"
+    if how == 1:
+        flipped = bytearray(raw)
+        spots = rng.integers(0, n, int(rng.integers(1, 9)))
+        for spot in spots:
+            flipped[spot] ^= 1 << int(rng.integers(8))
+        return bytes(flipped), f"bits flipped at {spots.tolist()}"
+    if how == 2:
+        span = rng.integers(0, 256, int(rng.integers(1, 65)), dtype=np.uint8).tobytes()
+        end = start + len(span)
+        return raw[:start] + span + raw[end:], f"{len(span)} bytes at {start} overwritten"
+    if how == 3:
+        k = int(rng.integers(1, 33))
+        return bytes(min(k, n)) + raw[k:], f"first {k} bytes zeroed"
+    if how == 4:
+        tail = rng.integers(0, 256, int(rng.integers(1, 201)), dtype=np.uint8).tobytes()
+        return raw + tail, f"{len(tail)} garbage bytes appended"
+    if how == 5:
+        k = int(rng.integers(1, 101))
+        return raw[:start] + raw[start + k :], f"{k} bytes cut at {start}"
+    extra = rng.integers(0, 256, int(rng.integers(1, 51)), dtype=np.uint8).tobytes()
+    return raw[:start] + extra + raw[start:], f"{len(extra)} bytes inserted at {start}"
+
+
+def assert_documented_image(image) -> None:
+    """What load_image promises: (H, W) or (H, W, 3) float64 in [0, 1], H, W <= 1024."""
+    assert isinstance(image, np.ndarray) and image.dtype == np.float64
+    assert image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3), image.shape
+    assert 1 <= min(image.shape[:2]) and max(image.shape[:2]) <= 1024
+    assert np.isfinite(image).all() and 0.0 <= image.min() and image.max() <= 1.0
+
+
+EXPLAINED = ("is truncated or damaged: it could not be decoded completely (Pillow: ",
+             "is not an image Pillow can read", "is too large to decode safely",
+             "pixels, more than the limit of", "source is empty (0 bytes)")  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", list(VALID_FILES))
+def test_a_damaged_file_gives_a_valid_image_or_a_value_error_never_another_exception(fmt):
+    rng = np.random.default_rng(zlib.crc32(fmt.encode()))
+    filters = list(warnings.filters)
+    outcomes = {"image": 0, "ValueError": 0}
+    for label, raw in valid_files(fmt):
+        assert_documented_image(data.load_image(raw))  # the undamaged file loads
+        for _ in range(DAMAGES_PER_FILE):
+            bad, how = damage(raw, rng)
+            try:
+                image = data.load_image(bad, max_pixels=DAMAGED_MAX_PIXELS)
+            except ValueError as exc:
+                outcomes["ValueError"] += 1
+                message = str(exc)
+                assert any(m in message for m in EXPLAINED), f"{label}, {how}: {message}"
+                assert message.startswith(("the image data given as source", "source is empty",
+                                           "the image is ")), message  # fmt: skip
+                if "damaged" in message or "not an image" in message:
+                    assert exc.__cause__ is not None, f"{label}, {how}: not chained"
+            except Exception as exc:  # warnings are errors here, so a warning lands here too
+                pytest.fail(f"{label}, {how}: {type(exc).__name__}: {exc}")
+            else:
+                outcomes["image"] += 1
+                assert_documented_image(image)
+    assert outcomes["image"] > 0 and outcomes["ValueError"] > 0, outcomes  # both happen
+    assert warnings.filters == filters and ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
 # -------------------------------------------------------------------------- MNIST, digits

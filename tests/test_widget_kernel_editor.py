@@ -221,6 +221,53 @@ def test_large_upload_is_shrunk_to_512(editor):
     assert editor.image_array.shape == (256, 512)
 
 
+def _encoded(array: np.ndarray, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _damaged_uploads() -> list[tuple[str, bytes]]:
+    """Files a learner may pick by mistake: cut short, scrambled, empty, not a picture."""
+    rgb = np.random.default_rng(3).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    png, jpeg, gif, tiff, bmp, webp = (
+        _encoded(rgb, fmt) for fmt in ("PNG", "JPEG", "GIF", "TIFF", "BMP", "WEBP")
+    )
+    bad_depth = bytearray(bmp)
+    bad_depth[28:30] = (7).to_bytes(2, "little")  # 7 bits per pixel: no BMP has that
+    return [
+        ("cut.png", png[: len(png) // 2]),
+        ("cut.jpg", jpeg[: len(jpeg) // 3]),
+        ("cut.gif", gif[: len(gif) // 2]),
+        ("cut.tif", tiff[: len(tiff) // 2]),
+        ("header cut.bmp", bmp[:20]),
+        ("bad depth.bmp", bytes(bad_depth)),
+        ("cut.webp", webp[: len(webp) // 2]),
+        ("zeroed.png", bytes(16) + png[16:]),
+        ("shopping.png", b"milk, eggs, bread\n"),
+        ("empty.png", b""),
+    ]
+
+
+def test_damaged_uploads_are_explained_and_the_editor_keeps_working(editor):
+    before, image = (editor.input_png, editor.output_png), editor.image_array
+    for name, content in _damaged_uploads():
+        _upload(editor, content, name=name)  # must not raise
+        assert editor.error.startswith(f"Could not use {name!r}: "), editor.error
+        assert any(
+            words in editor.error for words in ("is truncated or damaged", "is not an image")
+        ) or (name == "empty.png" and "is empty (0 bytes)" in editor.error), editor.error
+        assert "Error:" not in editor.error  # a ValueError's message, not a bug's type name
+        assert "The previous image is kept" in editor.message.value
+        assert (editor.input_png, editor.output_png) == before and editor.image_array is image
+        assert editor.image_choice.value == "camera" and not editor.upload.value
+    good = np.random.default_rng(4).integers(0, 256, (30, 50), dtype=np.uint8)
+    _upload(editor, _png(good), name="good.png")  # a good file afterwards works
+    assert editor.error is None and editor.image_choice.value == "upload"
+    np.testing.assert_array_equal(editor.image_array, good / 255.0)
+    np.testing.assert_allclose(editor.output_array, _expected(editor))
+
+
 def test_a_kernel_too_large_for_an_upload_is_explained(editor):
     _upload(editor, _png(np.full((3, 3), 200, np.uint8)), name="tiny.png")
     editor.padding.value = "valid"

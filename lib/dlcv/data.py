@@ -159,13 +159,17 @@ def sample_image(name: str, grey: bool = False, dtype=np.float64) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- a learner's image
-def _read_source(source) -> bytes:
-    """Bytes of a path or of a bytes-like upload; clear errors for anything else."""
+_FORMATS = "use a PNG, JPEG, GIF, BMP, TIFF or WebP file"
+_TOO_BIG = "reduce it in an image editor (or pass a larger max_pixels if you trust the file)"
+
+
+def _read_source(source) -> tuple[bytes, str]:
+    """Bytes of a path or of a bytes-like upload, and how messages name them."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not data:
             raise ValueError("source is empty (0 bytes): it holds no image; choose the file again")
-        return data
+        return data, f"the image data given as source ({len(data):,} bytes)"
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -180,7 +184,7 @@ def _read_source(source) -> bytes:
         data = path.read_bytes()
         if not data:
             raise ValueError(f"the file {str(path)!r} is empty (0 bytes); it holds no image")
-        return data
+        return data, f"the file {str(path)!r}"
     raise TypeError(
         "source must be a file path (str or pathlib.Path) or the bytes of an image "
         "(bytes, bytearray or memoryview, e.g. upload.value[0]['content']), "
@@ -188,61 +192,110 @@ def _read_source(source) -> bytes:
     )
 
 
-def _decode(data: bytes, max_pixels: int) -> Image.Image:
+def _damaged(what: str, problem: BaseException) -> ValueError:
+    """The error for a file that Pillow recognised but could not decode (raise it ``from``)."""
+    said = str(problem).strip() or type(problem).__name__
+    return ValueError(
+        f"{what} is truncated or damaged: it could not be decoded completely (Pillow: {said}). "
+        "Download, copy or export the image again, or open it in an image editor and save "
+        "it as PNG or JPEG"
+    )
+
+
+class _Pillow:
+    """Run Pillow on untrusted bytes: every exception, and damage warnings, as a ValueError.
+
+    Decoding a damaged file fails in many ways: ``OSError`` ("Truncated File Read",
+    "Unsupported BMP pixel depth", "could not create decoder object"), ``TypeError`` (a
+    TIFF tag of the wrong type), or whatever else a reader meets. Only Pillow's work on
+    the file runs inside ``with _Pillow(what):``, so any exception there is the file's
+    fault; it comes out as a ``ValueError`` chained from the original.
+
+    Warnings are recorded, never raised, whatever the caller's filters. Set :attr:`fmt`
+    to the file's format before the block ends: the TIFF reader warns instead of failing
+    when the directory that locates the pixels is cut short or points past the end of
+    the file ("Truncated File Read", "Tag data larger than file"), so for a TIFF a
+    warning is damage too. The other readers warn only about a block beside the picture
+    that they skip (EXIF or MPO metadata of a JPEG, an APNG animation that does not add
+    up): the picture decodes and the warning is dropped. A ``DecompressionBombWarning``
+    is never damage (``max_pixels`` decides).
+    """
+
+    def __init__(self, what: str, fmt: str | None = None):
+        self.what, self.fmt = what, fmt
+        self._catcher = warnings.catch_warnings(record=True)
+
+    def __enter__(self):
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        self._catcher.__exit__(None, None, None)
+        if exc is None:
+            for caught in self._caught:
+                if self.fmt == "TIFF" and caught.category is not Image.DecompressionBombWarning:
+                    raise _damaged(self.what, caught.message) from caught.message
+            return False
+        if not isinstance(exc, Exception):
+            return False  # KeyboardInterrupt and the like go through
+        if isinstance(exc, Image.DecompressionBombError):
+            raise ValueError(
+                f"{self.what} is too large to decode safely: {exc} Please {_TOO_BIG}."
+            ) from exc
+        if isinstance(exc, UnidentifiedImageError):
+            raise ValueError(
+                f"{self.what} is not an image Pillow can read (is it a text, PDF or other "
+                f"document, or an image whose start is damaged or cut short?); {_FORMATS}"
+            ) from exc
+        raise _damaged(self.what, exc) from exc
+
+
+def _decode(data: bytes, max_pixels: int, what: str) -> Image.Image:
     """Open, size-check, fully decode and EXIF-orient an image, without global Pillow state."""
-    too_big = "reduce it in an image editor (or pass a larger max_pixels if you trust the file)"
-    try:
-        with warnings.catch_warnings():
-            # Our own max_pixels check below decides; Pillow still refuses > ~179 MP.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise ValueError(
-            f"the image is too large to decode safely: {exc} Please {too_big}."
-        ) from None
-    except UnidentifiedImageError:
-        raise ValueError(
-            "the data is not an image Pillow can read (is it a text, PDF or other document?); "
-            "use a PNG, JPEG, GIF, BMP, TIFF or WebP file"
-        ) from None
+    with _Pillow(what) as pillow:
+        img = Image.open(io.BytesIO(data))
+        pillow.fmt = fmt = img.format  # judges the warnings of opening it
     width, height = img.size
     if width * height > max_pixels:
         raise ValueError(
             f"the image is {width} x {height} = {width * height:,} pixels, more than the limit of "
-            f"{max_pixels:,} pixels; {too_big}"
+            f"{max_pixels:,} pixels; {_TOO_BIG}"
         )
-    try:
+    with _Pillow(what, fmt):
         img.load()  # decode everything now, so a truncated file fails here
-        return ImageOps.exif_transpose(img)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ValueError(
-            f"the image could not be decoded completely ({exc}); the file is probably truncated "
-            "or damaged: download or export it again"
-        ) from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # only the EXIF block is read here
+            return ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - damaged EXIF: the pixels are whole, keep them as stored
+        return img
 
 
-def _normalise_mode(img: Image.Image) -> tuple[Image.Image, float]:
+def _normalise_mode(img: Image.Image, what: str) -> tuple[Image.Image, float]:
     """Convert to L, LA, RGB, RGBA or F; return the image and its full-scale value."""
     mode = img.mode
     if mode in ("L", "LA", "RGB", "RGBA"):
         return img, 255.0
-    if mode in ("La", "RGBa"):  # premultiplied alpha
-        return img.convert(mode.upper()), 255.0
-    if mode == "1":
-        return img.convert("L"), 255.0
-    if mode in ("P", "PA"):
-        return img.convert("RGBA" if img.has_transparency_data else "RGB"), 255.0
-    if mode.startswith("I") or mode == "F":
+    with _Pillow(what):  # the file is decoded already: only exceptions can be damage
+        if mode in ("La", "RGBa"):  # premultiplied alpha
+            return img.convert(mode.upper()), 255.0
+        if mode == "1":
+            return img.convert("L"), 255.0
+        if mode in ("P", "PA"):
+            return img.convert("RGBA" if img.has_transparency_data else "RGB"), 255.0
+        if not (mode.startswith("I") or mode == "F"):
+            return img.convert("RGB"), 255.0  # CMYK, YCbCr, LAB, HSV, RGBX
         low, high = img.getextrema()
-        full_scale = 1.0 if mode == "F" else 65535.0
-        if not (np.isfinite(low) and np.isfinite(high) and 0 <= low and high <= full_scale):
-            raise ValueError(
-                f"unsupported {mode!r} image with values from {low} to {high}: only 8-bit, "
-                "16-bit (0..65535) or floating-point (0..1) images are supported; "
-                "save it as an 8- or 16-bit PNG"
-            )
+    full_scale = 1.0 if mode == "F" else 65535.0
+    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low and high <= full_scale):
+        raise ValueError(
+            f"unsupported {mode!r} image with values from {low} to {high}: only 8-bit, "
+            "16-bit (0..65535) or floating-point (0..1) images are supported; "
+            "save it as an 8- or 16-bit PNG"
+        )
+    with _Pillow(what):
         return img.convert("F"), full_scale
-    return img.convert("RGB"), 255.0  # CMYK, YCbCr, LAB, HSV, RGBX
 
 
 def _downsize(img: Image.Image, max_size: int | None) -> Image.Image:
@@ -286,7 +339,9 @@ def load_image(
         tag is applied, so photos come out the way a phone shows them. Transparent
         images (RGBA, LA, palette with transparency) are composited over a white
         background. 16-bit greyscale is divided by 65535 (full precision kept);
-        16-bit colour is reduced to 8 bits by Pillow. CMYK is converted to RGB.
+        16-bit colour is reduced to 8 bits by Pillow. CMYK is converted to RGB. A
+        damaged EXIF block (metadata beside the pixels) is ignored: the picture comes
+        out as stored.
 
     Raises
     ------
@@ -296,14 +351,19 @@ def load_image(
         ``source`` is neither a path nor bytes.
     ValueError
         The data is empty, not an image, truncated or damaged, larger than
-        ``max_pixels``, or has an unsupported bit depth; the message says which and
-        what to do.
+        ``max_pixels``, or has an unsupported bit depth; the message names the file
+        (or says the bytes came as ``source``), says which and what to do. Whatever
+        Pillow raises (or warns) on a damaged file of any format -- ``OSError``,
+        ``SyntaxError``, ``struct.error``, a "Truncated File Read" warning, ... -- comes
+        out as this ``ValueError``, with Pillow's error as its ``__cause__``. The
+        image is decoded completely before it returns, so nothing fails later.
     """
     if max_size is not None:
         check_int(max_size, "max_size", 1)
     check_int(max_pixels, "max_pixels", 1)
-    img = _decode(_read_source(source), max_pixels)
-    img, full_scale = _normalise_mode(img)
+    data, what = _read_source(source)
+    img = _decode(data, max_pixels, what)
+    img, full_scale = _normalise_mode(img, what)
     img = _downsize(img, max_size)
     image = np.asarray(img, dtype=np.float64) / full_scale
     if img.mode in ("LA", "RGBA"):
