@@ -636,3 +636,42 @@ def test_asset_path_unknown_lists_available(name):
 def test_asset_path_type_error():
     with pytest.raises(TypeError, match="name must be a file name"):
         data.asset_path(3)
+
+
+# ------------------------------------------------------------------ load_mnist_splits
+def test_load_mnist_splits_three_disjoint_stratified_parts_with_load_mnists_test_part():
+    parts = data.load_mnist_splits()
+    assert [len(y) for y in parts[1::2]] == [3500, 500, 1000]
+    for y, per_class in zip(parts[1::2], (350, 50, 100), strict=True):
+        assert np.bincount(y).tolist() == [per_class] * 10
+    outer = data.load_mnist()
+    np.testing.assert_array_equal(parts.x_test, outer.x_test)
+    np.testing.assert_array_equal(parts.y_test, outer.y_test)
+    # training + validation is a re-ordering of load_mnist's training part
+    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+    fit_val = np.concatenate([flat(parts.x_train), flat(parts.x_val)])
+    order = np.lexsort(fit_val.T)
+    np.testing.assert_array_equal(
+        fit_val[order], flat(outer.x_train)[np.lexsort(flat(outer.x_train).T)]
+    )
+    # no image of one part is an image of another (the 5,000 digits are all different)
+    rows = {r.tobytes() for r in flat(parts.x_train)}
+    assert not any(r.tobytes() in rows for r in flat(parts.x_val))
+    assert not any(r.tobytes() in rows for r in flat(parts.x_test))
+    again = data.load_mnist_splits()
+    np.testing.assert_array_equal(again.x_val, parts.x_val)
+    assert not np.array_equal(data.load_mnist_splits(seed=1).y_val, parts.y_val)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"validation_size": 5}, ValueError, "validation_size must be at least 10"),
+        ({"validation_size": 3995}, ValueError, "must leave at least 10 of the 4000"),
+        ({"validation_size": 50.0}, TypeError, "validation_size must be an integer"),
+        ({"test_size": 0}, ValueError, "test_size must be at least 1"),
+    ],
+)
+def test_load_mnist_splits_bad_sizes(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        data.load_mnist_splits(**kwargs)

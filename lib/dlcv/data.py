@@ -32,11 +32,13 @@ __all__ = [
     "SAMPLE_NAMES",
     "DataSplit",
     "Faces",
+    "ThreeWaySplit",
     "asset_path",
     "load_digits",
     "load_faces",
     "load_image",
     "load_mnist",
+    "load_mnist_splits",
     "sample_image",
 ]
 
@@ -383,6 +385,21 @@ class DataSplit(NamedTuple):
     y_test: np.ndarray
 
 
+class ThreeWaySplit(NamedTuple):
+    """Training, validation and test parts: images ``(N, 1, H, W)`` float32, int64 labels.
+
+    The course's evaluation protocol: fit on ``train``, make every choice (learning
+    rate, epochs, width, regularisation) on ``val``, read ``test`` once, at the end.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
 class Faces(NamedTuple):
     """Images ``(N, H, W)`` float64 in [0, 1] and int64 labels (1 face, 0 not a face)."""
 
@@ -439,6 +456,53 @@ def load_mnist(test_size: int = 1000, seed: int = 0) -> DataSplit:
     """
     images, labels = _mnist_arrays()
     return _split(images, labels, test_size, seed)
+
+
+def load_mnist_splits(
+    validation_size: int = 500, test_size: int = 1000, seed: int = 0
+) -> ThreeWaySplit:
+    """The course's fixed training / validation / test parts of the 5,000 MNIST digits.
+
+    The test part is exactly :func:`load_mnist`'s (the same ``test_size`` and ``seed``);
+    the validation part is a stratified, seeded share of its training images, so by
+    default 3,500 training, 500 validation and 1,000 test images, 350 / 50 / 100 per
+    class. The digits are the first 500 of each class of MNIST's *training* set: writers
+    may appear in more than one part, and none of it is MNIST's official test set.
+
+    Parameters
+    ----------
+    validation_size : int, default 500
+        Number of validation images, taken from the training part; at least 10 and
+        leaving at least 10 for training.
+    test_size : int, default 1000
+        As in :func:`load_mnist`, but not 0.
+    seed : int, default 0
+        Seed of both stratified splits.
+
+    Returns
+    -------
+    ThreeWaySplit
+        ``x_train, y_train, x_val, y_val, x_test, y_test``.
+
+    Examples
+    --------
+    >>> parts = load_mnist_splits()
+    >>> [len(y) for y in (parts.y_train, parts.y_val, parts.y_test)]
+    [3500, 500, 1000]
+    """
+    check_int(test_size, "test_size", minimum=1)
+    outer = load_mnist(test_size=test_size, seed=seed)
+    n_classes = len(np.unique(outer.y_train))
+    check_int(validation_size, "validation_size", minimum=n_classes)
+    if validation_size > len(outer.y_train) - n_classes:
+        raise ValueError(
+            f"validation_size must leave at least {n_classes} of the {len(outer.y_train)} "
+            f"training images for training, got {validation_size}"
+        )
+    inner = _split(outer.x_train, outer.y_train, validation_size, seed)
+    return ThreeWaySplit(
+        inner.x_train, inner.y_train, inner.x_test, inner.y_test, outer.x_test, outer.y_test
+    )
 
 
 @functools.lru_cache(maxsize=1)

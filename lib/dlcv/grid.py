@@ -18,13 +18,18 @@ the experiment code does not change.
 
 from __future__ import annotations
 
+import csv
+import datetime
 import itertools
+import platform
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-__all__ = ["grid", "run_grid"]
+__all__ = ["grid", "library_version", "provenance", "run_grid", "write_csv"]
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -100,3 +105,55 @@ def run_grid(
             results[i] = result
             bar.update()
     return results
+
+
+def library_version() -> str:
+    """The git commit of the checkout this library runs from, and whether ``lib/dlcv``
+    has uncommitted changes; ``"unknown (not a git checkout)"`` for an installed copy.
+
+    Scripts write it into the header of every CSV they make, so a table in a chapter can
+    be traced to the code that produced it.
+    """
+    root = Path(__file__).resolve().parents[2]
+    git = ["git", "-C", str(root)]
+    try:
+        if not (root / ".git").exists():
+            raise OSError
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "lib/dlcv"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes in lib/dlcv" if dirty else "")
+
+
+def write_csv(path, rows: list[dict], columns: list[str], comments: Iterable[str]) -> Path:
+    """Write ``rows`` as CSV after ``# `` comment lines (command, date, version, ...)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        for line in comments:
+            f.write(f"# {line}\n")
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def provenance(command: str, jobs: int, wall: float) -> list[str]:
+    """Comment lines for :func:`write_csv`: command, date, library version, machine."""
+    import numpy as np
+
+    return [
+        f"command: {command.strip()}",
+        f"date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"library: dlcv at {library_version()}",
+        f"machine: {platform.platform()}, Python {platform.python_version()}, "
+        f"NumPy {np.__version__}; {jobs} worker(s), wall time {wall:.0f} s",
+    ]
