@@ -507,12 +507,15 @@ class Sequential:
             Shape of one input without the batch axis, e.g. ``(1, 28, 28)``.
         """
         x = np.zeros((1, *input_shape), dtype=self.dtype)
-        rows = [f"{'layer':<38}{'output shape':<18}{'parameters':>10}"]
+        cells = []
         with evaluation_mode(self):
             for i, layer in enumerate(self.layers):
                 x = layer.forward(x)
-                rows.append(f"{f'{i} {layer!r}':<38}{str(x.shape[1:]):<18}{layer.n_params:>10,}")
-        rows.append(f"{'total':<56}{self.n_params:>10,}")
+                cells.append((f"{i} {layer!r}", str(x.shape[1:]), f"{layer.n_params:,}"))
+        cells.append(("total", "", f"{self.n_params:,}"))
+        head = ("layer", "output shape", "parameters")
+        w0, w1, w2 = (max(len(c[k]) for c in [head, *cells]) for k in range(3))
+        rows = [f"{a:<{w0}}  {b:<{w1}}  {c:>{w2}}" for a, b, c in [head, *cells]]
         return "\n".join(rows)
 
     def __repr__(self) -> str:

@@ -367,7 +367,10 @@ class KernelEditor(Explorer):
         try:
             image = load_image(content, grey=True, max_size=MAX_SIZE)
         except (ValueError, TypeError, OSError) as exc:
-            raise ValueError(f"Could not use {name!r}: {exc} The previous image is kept.") from exc
+            reason = str(exc).rstrip(".")
+            raise ValueError(
+                f"Could not use {name!r}: {reason}. The previous image is kept."
+            ) from exc
         self._images[UPLOAD], self._upload_name = image, name
         self._uploads += 1
         with self.quiet():
