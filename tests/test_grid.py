@@ -1,5 +1,6 @@
 """dlcv.grid: the grid of runs, the same results on one or two worker processes."""
 
+import re
 import sys
 
 import cloudpickle
@@ -76,3 +77,13 @@ def test_bad_arguments_are_named(kwargs, error, message):
     args = {"run": noisy_run, "configs": [{"seed": 0, "size": 2}], "progress": False} | kwargs
     with pytest.raises(error, match=message):
         run_grid(**args)
+
+
+def test_library_version_names_a_commit_or_says_it_cannot():
+    from dlcv.grid import library_version
+
+    version = library_version()
+    assert re.fullmatch(
+        r"commit [0-9a-f]{7,}( with uncommitted changes in lib/dlcv)?|unknown \(not a git checkout\)",
+        version,
+    ), version

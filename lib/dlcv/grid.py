@@ -108,8 +108,10 @@ def run_grid(
 
 
 def library_version() -> str:
-    """The git commit of the checkout this library runs from, and whether ``lib/dlcv``
-    has uncommitted changes; ``"unknown (not a git checkout)"`` for an installed copy.
+    """The git commit of the checkout this library runs from, and whether its code in
+    ``lib/dlcv`` has uncommitted changes (edited files, or ``.py`` files never committed;
+    CSV files, which the scripts write, don't count); ``"unknown (not a git checkout)"``
+    for an installed copy.
 
     Scripts write it into the header of every CSV they make, so a table in a chapter can
     be traced to the code that produced it.
@@ -122,12 +124,19 @@ def library_version() -> str:
         commit = subprocess.run(
             [*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
         ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "lib/dlcv"],
+        changed = subprocess.run(  # tracked files of the library edited since the commit
+            [*git, "diff", "--name-only", "HEAD", "--", "lib/dlcv"],
             check=True,
             capture_output=True,
             text=True,
-        ).stdout.strip()
+        ).stdout.split()
+        new = subprocess.run(  # library code not committed at all (output files don't count)
+            [*git, "ls-files", "--others", "--exclude-standard", "--", "lib/dlcv/*.py"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        dirty = [f for f in changed if not f.endswith(".csv")] + new
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"commit {commit}" + (" with uncommitted changes in lib/dlcv" if dirty else "")
