@@ -27,99 +27,27 @@ each file record the command, the date, the library's commit and the machine.
 from __future__ import annotations
 
 import argparse
-import functools
 import shlex
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from dlcv.grid import grid, provenance, run_grid, write_csv
-from dlcv.models import load_lenet_mnist
-from dlcv.train import evaluate
 from dlcv.transfer import (
     BUDGETS,
     DEPTHS,
-    budget_indices,
-    features,
-    fine_tune,
-    hog_features,
-    linear_probe,
-    load_target_digits,
-    load_target_faces,
-    prepare,
+    PROBE_COLUMNS,
+    STEPS,
+    TUNE_COLUMNS,
+    keep_best_lr,
+    probe_run,
+    tune_run,
 )
 
 OUT = Path(__file__).resolve().parents[1] / "lib" / "dlcv" / "assets"
 SEEDS = [0, 1, 2, 3, 4]
 LRS = [1e-3, 1e-2]
-STEPS = 300
-PROBE_COLUMNS = ["target", "features", "budget", "seed", "C", "val_accuracy", "test_accuracy"]
-TUNE_COLUMNS = ["target", "way", "budget", "seed", "lr", "steps", "curve", "val_accuracy",
-                "test_accuracy", "seconds"]  # fmt: skip
 FACE_WAYS = ["scratch", "frozen", "fine-tune all"]
-
-
-@functools.cache
-def _target(name: str):
-    return load_target_digits() if name == "digits" else load_target_faces()
-
-
-@functools.cache
-def _features(kind: str, part: str) -> np.ndarray:
-    x = getattr(_target("digits"), f"x_{part}")
-    return hog_features(x) if kind == "HOG" else features(load_lenet_mnist(), x, kind)
-
-
-def probe_run(kind: str, budget, seed: int) -> dict:
-    """One linear probe (in a worker): features of one kind, one labelled subset."""
-    parts = _target("digits")
-    idx = budget_indices(parts.y_train, budget or None, seed)
-    train = _features(kind, "train")[idx]
-    clf, C, val = linear_probe(train, parts.y_train[idx], _features(kind, "val"), parts.y_val)
-    test = float(clf.score(_features(kind, "test"), parts.y_test))
-    return {"target": "digits", "features": kind, "budget": budget or "all", "seed": seed,
-            "C": C, "val_accuracy": val, "test_accuracy": test}  # fmt: skip
-
-
-def tune_run(target: str, way: str, budget, seed: int, lr: float) -> tuple[dict, float]:
-    """One training run (in a worker): its row, and its test accuracy kept aside."""
-    parts = _target(target)
-    n_classes = len(np.unique(parts.y_train))
-    start = time.perf_counter()
-    model = prepare(way, n_classes=n_classes, seed=seed)
-    idx = budget_indices(parts.y_train, budget or None, seed)
-    curve = fine_tune(model, parts, idx, lr=lr, steps=STEPS, seed=seed)
-    row = {
-        "target": target,
-        "way": way,
-        "budget": budget or "all",
-        "seed": seed,
-        "lr": lr,
-        "steps": curve[-1][0],
-        "curve": ";".join(f"{s}:{a:.4f}" for s, a in curve),
-        "val_accuracy": curve[-1][1],
-        "test_accuracy": "",
-        "seconds": round(time.perf_counter() - start, 2),
-    }
-    return row, float(evaluate(model, parts.x_test, parts.y_test)[1])
-
-
-def keep_best_lr(results: list[tuple[dict, float]]) -> list[dict]:
-    """Fill in the test accuracy of the runs whose learning rate won on validation."""
-    groups: dict[tuple, dict[float, list[float]]] = {}
-    for row, _ in results:
-        key = (row["target"], row["way"], row["budget"])
-        groups.setdefault(key, {}).setdefault(row["lr"], []).append(row["val_accuracy"])
-    best = {key: max(sorted(by_lr), key=lambda lr: np.mean(by_lr[lr])) for key, by_lr in
-            groups.items()}  # fmt: skip
-    rows = []
-    for row, test in results:
-        if row["lr"] == best[(row["target"], row["way"], row["budget"])]:
-            row = {**row, "test_accuracy": test}
-        rows.append(row)
-    return rows
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,7 @@ from dlcv.transfer import (
     features,
     fine_tune,
     hog_features,
+    keep_best_lr,
     linear_probe,
     load_target_digits,
     load_target_faces,
@@ -157,3 +158,13 @@ def test_fine_tune_runs_about_the_asked_steps_and_scores_validation(digits):
     assert not model.layers[-1].training  # left in evaluation mode
     with pytest.raises(ValueError, match="steps must be at least 1"):
         fine_tune(model, small, [0], steps=0)
+
+
+def test_keep_best_lr_reads_test_only_for_the_learning_rate_that_won_on_validation():
+    def run(lr, seed, val, test):
+        return ({"target": "digits", "way": "frozen", "budget": 5, "seed": seed, "lr": lr,
+                 "val_accuracy": val, "test_accuracy": ""}, test)  # fmt: skip
+
+    rows = keep_best_lr([run(1e-3, 0, 0.9, 0.5), run(1e-3, 1, 0.7, 0.5),
+                         run(1e-2, 0, 0.85, 0.6), run(1e-2, 1, 0.85, 0.6)])  # fmt: skip
+    assert [r["test_accuracy"] for r in rows] == ["", "", 0.6, 0.6]

@@ -49,7 +49,7 @@ def test_no_mistakes_shows_a_message_instead_of_raising(setup):
     w = DigitInspector(model, images, labels)
     w.show.value = "mistakes only"
     assert "no mistake" in w.error and "no mistake" in w.message.value
-    w.show.value = "all test images"
+    w.show.value = "all images"
     assert w.error is None and w.current() == 0
 
 

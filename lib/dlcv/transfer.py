@@ -13,13 +13,17 @@ source has little to give, is scikit-image's faces / non-faces (:func:`load_targ
   :func:`hog_features`, the hand-made baseline;
 * :func:`linear_probe` — logistic regression on features, its ``C`` chosen on validation;
 * :func:`prepare` and :func:`fine_tune` — the four ways of :data:`WAYS` to train on the
-  target, by freezing layers (``layer.trainable = False``).
+  target, by freezing layers (``layer.trainable = False``);
+* :func:`probe_run`, :func:`tune_run` and :func:`keep_best_lr` — one run each of
+  ``scripts/transfer_experiment.py`` (in the library, so worker processes can import them).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import time
 
 import numpy as np
 
@@ -34,16 +38,23 @@ __all__ = [
     "BUDGETS",
     "C_GRID",
     "DEPTHS",
+    "PROBE_COLUMNS",
+    "STEPS",
+    "TUNE_COLUMNS",
     "WAYS",
     "budget_indices",
     "digits_as_mnist",
     "features",
     "fine_tune",
     "hog_features",
+    "keep_best_lr",
     "linear_probe",
     "load_target_digits",
     "load_target_faces",
     "prepare",
+    "probe_run",
+    "target_parts",
+    "tune_run",
 ]
 
 #: Labels per class of the experiments; ``None`` means every training image.
@@ -276,3 +287,74 @@ def fine_tune(
             curve.append((epoch * per_epoch, float(evaluate(model, parts.x_val, parts.y_val)[1])))
     model.eval()
     return curve
+
+
+# ------------------------------------------------- the runs of scripts/transfer_experiment.py
+STEPS = 300
+PROBE_COLUMNS = ["target", "features", "budget", "seed", "C", "val_accuracy", "test_accuracy"]
+TUNE_COLUMNS = ["target", "way", "budget", "seed", "lr", "steps", "curve", "val_accuracy",
+                "test_accuracy", "seconds"]  # fmt: skip
+
+
+@functools.cache
+def target_parts(name: str) -> ThreeWaySplit:
+    """The parts of ``"digits"`` or ``"faces"``, loaded once per process."""
+    return load_target_digits() if name == "digits" else load_target_faces()
+
+
+@functools.cache
+def _cached_features(kind: str, part: str) -> np.ndarray:
+    x = getattr(target_parts("digits"), f"x_{part}")
+    return hog_features(x) if kind == "HOG" else features(load_lenet_mnist(), x, kind)
+
+
+def probe_run(kind: str, budget, seed: int) -> dict:
+    """One linear probe (in a worker): features of one kind, one labelled subset."""
+    parts = target_parts("digits")
+    idx = budget_indices(parts.y_train, budget or None, seed)
+    train = _cached_features(kind, "train")[idx]
+    clf, C, val = linear_probe(
+        train, parts.y_train[idx], _cached_features(kind, "val"), parts.y_val
+    )
+    test = float(clf.score(_cached_features(kind, "test"), parts.y_test))
+    return {"target": "digits", "features": kind, "budget": budget or "all", "seed": seed,
+            "C": C, "val_accuracy": val, "test_accuracy": test}  # fmt: skip
+
+
+def tune_run(target: str, way: str, budget, seed: int, lr: float) -> tuple[dict, float]:
+    """One training run (in a worker): its row, and its test accuracy kept aside."""
+    parts = target_parts(target)
+    n_classes = len(np.unique(parts.y_train))
+    start = time.perf_counter()
+    model = prepare(way, n_classes=n_classes, seed=seed)
+    idx = budget_indices(parts.y_train, budget or None, seed)
+    curve = fine_tune(model, parts, idx, lr=lr, steps=STEPS, seed=seed)
+    row = {
+        "target": target,
+        "way": way,
+        "budget": budget or "all",
+        "seed": seed,
+        "lr": lr,
+        "steps": curve[-1][0],
+        "curve": ";".join(f"{s}:{a:.4f}" for s, a in curve),
+        "val_accuracy": curve[-1][1],
+        "test_accuracy": "",
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    return row, float(evaluate(model, parts.x_test, parts.y_test)[1])
+
+
+def keep_best_lr(results: list[tuple[dict, float]]) -> list[dict]:
+    """Fill in the test accuracy of the runs whose learning rate won on validation."""
+    groups: dict[tuple, dict[float, list[float]]] = {}
+    for row, _ in results:
+        key = (row["target"], row["way"], row["budget"])
+        groups.setdefault(key, {}).setdefault(row["lr"], []).append(row["val_accuracy"])
+    best = {key: max(sorted(by_lr), key=lambda lr: np.mean(by_lr[lr])) for key, by_lr in
+            groups.items()}  # fmt: skip
+    rows = []
+    for row, test in results:
+        if row["lr"] == best[(row["target"], row["way"], row["budget"])]:
+            row = {**row, "test_accuracy": test}
+        rows.append(row)
+    return rows

@@ -1,10 +1,10 @@
-"""Digit inspector: pick a test image and see what a trained CNN does with it.
+"""Digit inspector: pick a digit and see what a trained CNN does with it.
 
 For the chosen image the widget shows, at once:
 
 * the digit, enlarged, with its true label;
-* the feature maps after each convolution + ReLU of the network (8 maps, then 16 for
-  the course's LeNet), each enlarged, bright where the filter responds;
+* the feature maps after each convolution + ReLU of the network (16 maps, then 32 for
+  the course's shipped LeNet), each enlarged, bright where the filter responds;
 * the predicted probability of each class as a bar, the prediction marked.
 
 A menu restricts the slider to the images the network gets wrong. Pictures are drawn
@@ -31,7 +31,7 @@ from dlcv.widgets.base import Explorer, row
 
 __all__ = ["DigitInspector", "digit_inspector"]
 
-SHOW = ("all test images", "mistakes only")
+SHOW = ("all images", "mistakes only")
 
 
 def _bars_html(probs: np.ndarray, label: int) -> str:
@@ -159,7 +159,7 @@ class DigitInspector(Explorer):
             for k, m in enumerate(result.maps)
         )
         self.status.value = (
-            f"test image {result.index} (of {len(self.images)}; {len(self.mistakes)} "
+            f"image {result.index} (of {len(self.images)}; {len(self.mistakes)} "
             f"mistakes) — left: the digit; then {names}"
         )
 
