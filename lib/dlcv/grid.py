@@ -29,7 +29,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-__all__ = ["grid", "library_version", "provenance", "run_grid", "write_csv"]
+__all__ = ["grid", "library_version", "provenance", "read_csv", "run_grid", "write_csv"]
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -166,3 +166,23 @@ def provenance(command: str, jobs: int, wall: float) -> list[str]:
         f"machine: {platform.platform()}, Python {platform.python_version()}, "
         f"NumPy {np.__version__}; {jobs} worker(s), wall time {wall:.0f} s",
     ]
+
+
+def _number(text: str):
+    """A CSV field as an int or a float when it is one, else the text ("" stays "")."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_csv(path) -> tuple[list[dict], list[str]]:
+    """The rows (numbers converted) and the ``# `` comment lines of a :func:`write_csv` file."""
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    header = [line[2:] for line in lines if line.startswith("# ")]
+    body = [line for line in lines if not line.startswith("#")]
+    rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(body)]
+    return rows, header

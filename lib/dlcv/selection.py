@@ -21,13 +21,13 @@ model of an ``e``-epoch run: one run scores every epoch count at once.
 
 from __future__ import annotations
 
-import csv
 import importlib.resources
 import time
 from pathlib import Path
 
 import numpy as np
 
+from dlcv.grid import read_csv
 from dlcv.layers import Dense, Flatten, ReLU, Sequential
 from dlcv.models import lenet
 from dlcv.optim import Adam
@@ -277,27 +277,6 @@ class Selection:
         ]
 
 
-def _number(text: str):
-    if text == "":
-        return ""
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-
-def _read(path: Path) -> tuple[list[dict], list[str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    header = [line[2:] for line in lines if line.startswith("# ")]
-    body = [line for line in lines if not line.startswith("#")]
-    rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(body)]
-    return rows, header
-
-
 def load_selection(folder=None) -> Selection:
     """Read ``mnist_selection.csv`` and ``mnist_final.csv`` (the package's own by default)."""
     base = Path(folder) if folder is not None else importlib.resources.files("dlcv") / "assets"
@@ -308,6 +287,6 @@ def load_selection(folder=None) -> Selection:
                 f"{path} is missing: run `python scripts/mnist_selection.py` from the "
                 "repository root to make it"
             )
-    rows, header = _read(paths[0])
-    final, _ = _read(paths[1])
+    rows, header = read_csv(paths[0])
+    final, _ = read_csv(paths[1])
     return Selection(rows, final, header)

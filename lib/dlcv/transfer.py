@@ -41,6 +41,7 @@ __all__ = [
     "PROBE_COLUMNS",
     "STEPS",
     "TUNE_COLUMNS",
+    "TransferResults",
     "WAYS",
     "budget_indices",
     "digits_as_mnist",
@@ -50,6 +51,7 @@ __all__ = [
     "keep_best_lr",
     "linear_probe",
     "load_target_digits",
+    "load_transfer_results",
     "load_target_faces",
     "prepare",
     "probe_run",
@@ -358,3 +360,55 @@ def keep_best_lr(results: list[tuple[dict, float]]) -> list[dict]:
             row = {**row, "test_accuracy": test}
         rows.append(row)
     return rows
+
+
+class TransferResults:
+    """The two CSV files of ``scripts/transfer_experiment.py``, read back.
+
+    ``probes`` and ``runs`` are lists of rows (numbers converted; a run's ``curve`` as a
+    list of (steps, validation accuracy)); ``header`` holds the comment lines.
+    """
+
+    def __init__(self, probes: list[dict], runs: list[dict], header: list[str]):
+        self.probes, self.runs, self.header = probes, runs, header
+
+    def probe(self, kind: str, budget, column: str = "val_accuracy") -> np.ndarray:
+        """``column`` of the linear probes of one feature kind and budget, one per seed."""
+        budget = "all" if budget in (None, "all") else budget
+        return np.array(
+            [r[column] for r in self.probes if r["features"] == kind and r["budget"] == budget]
+        )
+
+    def chosen_runs(self, target: str, way: str, budget) -> list[dict]:
+        """The runs of one way and budget with the learning rate chosen on validation."""
+        budget = "all" if budget in (None, "all") else budget
+        return [
+            r
+            for r in self.runs
+            if (r["target"], r["way"], r["budget"]) == (target, way, budget)
+            and r["test_accuracy"] != ""
+        ]
+
+
+def load_transfer_results(folder=None) -> TransferResults:
+    """Read ``transfer_probe.csv`` and ``transfer_finetune.csv`` (the package's own by default)."""
+    import importlib.resources
+    from pathlib import Path
+
+    from dlcv.grid import read_csv
+
+    base = Path(folder) if folder is not None else importlib.resources.files("dlcv") / "assets"
+    paths = [Path(base) / n for n in ("transfer_probe.csv", "transfer_finetune.csv")]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: run `python scripts/transfer_experiment.py` from the "
+                "repository root to make it"
+            )
+    probes, header = read_csv(paths[0])
+    runs, _ = read_csv(paths[1])
+    for run in runs:
+        run["curve"] = [
+            (int(s), float(a)) for s, a in (p.split(":") for p in str(run["curve"]).split(";"))
+        ]
+    return TransferResults(probes, runs, header)
