@@ -1,48 +1,48 @@
-"""Chapter 07's experiment: does label-preserving augmentation help a small CNN with little data?
+"""Chapter 07's experiments: does augmentation help a small CNN with little data, and does
+training on shifted digits make the network robust to shifts?
 
-The LeNet-style CNN of :func:`dlcv.models.lenet` is trained on stratified subsets of 100, 300
-and 1,000 images of the 4,000-image MNIST training split (:func:`dlcv.data.load_mnist`),
-for several seeds, in three ways: without augmentation, with label-preserving augmentation
-(small rotations, zooms and shifts; no flips) and with the tutorial's kind of augmentation
-(coin flips for a transpose, a left-right and a top-bottom flip). Every model is tested on the
-1,000 held-out images.
+Both use the course's fixed parts, :func:`dlcv.data.load_mnist_splits`: 3,500 training,
+500 validation and 1,000 test digits (the first 500 of each class of MNIST's training
+set). Networks learn from the training part only; every run is scored on the validation
+part; the test part is scored too, for the record, and is never used to choose anything.
 
-Fairness: for a given size and seed, every setting gets the same subset, the same initial
-weights, the same order of mini-batches and the same number of gradient steps (``--steps``
-mini-batches of ``--batch-size`` images, whatever the size: 150 epochs of 100 images, 50 of
-300, 15 of 1,000). The only difference is that with augmentation every epoch trains on a
-freshly augmented copy of the subset.
+1. The grid (:func:`dlcv.augment_experiment.train_run`): the LeNet-style CNN of
+   :func:`dlcv.models.lenet` on stratified subsets of 100, 300 and 1,000 training images,
+   five seeds, five settings: ``none``, ``shifts`` (random shifts of up to 3 pixels),
+   ``label-preserving`` (small rotations, zooms and shifts, drawn afresh every epoch),
+   ``label-preserving once`` (the same, drawn once before training) and ``flips`` (coin
+   flips for a transpose, a left-right and a top-bottom flip). For a given size and seed
+   every setting gets the same subset, initial weights, order of mini-batches and number
+   of gradient steps (``--steps`` mini-batches of ``--batch-size`` images: 150 epochs of
+   100 images, 50 of 300, 15 of 1,000). Writes ``lib/dlcv/assets/augmentation_experiment.csv``.
+2. The shift curves (:func:`dlcv.augment_experiment.shift_run`): chapter 06's network and
+   recipe on all 3,500 training digits, five seeds, with ``none``, ``shifts`` and
+   ``label-preserving``; validation accuracy on digits moved 0 to 6 pixels in each of four
+   directions. Writes ``lib/dlcv/assets/augmentation_shifts.csv``.
 
-Usage::
+Usage, from the root of a clone of the repository (the script is not part of the
+installed package; it imports the installed ``dlcv``)::
 
-    .venv/bin/python scripts/augmentation_experiment.py                  # 3 sizes x 3 x 5 seeds
-    .venv/bin/python scripts/augmentation_experiment.py --sizes 100 --seeds 0 --out /tmp/one.csv
-    .venv/bin/python scripts/augmentation_experiment.py --jobs 2       # on two worker processes
+    .venv/bin/python scripts/augmentation_experiment.py --jobs 2       # both, 2 workers
+    .venv/bin/python scripts/augmentation_experiment.py --parts grid --sizes 100 --seeds 0 \\
+        --out /tmp/one.csv                                             # one size, one seed
 
+Outside a clone there is no default output file: give ``--out`` and ``--shift-out``.
 Each run is one process's job (``dlcv.grid.run_grid``) and depends on its arguments alone
-(seeded, one BLAS thread), so the CSV is the same whatever ``--jobs`` is, apart from the
-seconds column; ``--dask ADDRESS`` sends the runs to a Dask cluster instead.
-
-Writes one CSV row per training run (size, setting, seed, epochs, steps, train and test
-accuracy and loss, seconds) to ``lib/dlcv/assets/augmentation_experiment.csv`` by default,
-after comment lines (``#``) recording the command, the date, the library version and the
-settings. Chapter 07 reads that file through the installed package and re-runs some rows
-live to check them.
+(seeded, one BLAS thread), so the CSVs are the same whatever ``--jobs`` is, apart from the
+seconds column; ``--dask ADDRESS`` sends the runs to a Dask cluster instead. Every CSV
+starts with comment lines (``#``): the command, the date, the library's commit
+(``dlcv.grid.library_version``, read when the runs start), the machine and the settings.
+Chapter 07 reads both files through the installed package and re-runs some rows live.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime
-import platform
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 from dlcv.augment_experiment import (
     BATCH_SIZE,
@@ -51,52 +51,43 @@ from dlcv.augment_experiment import (
     PIPELINE,
     SEEDS,
     SETTINGS,
+    SHIFT_COLUMNS,
+    SHIFT_DISTANCES,
+    SHIFT_SETTINGS,
+    SHIFTS,
     SIZES,
     STEPS,
+    shift_run,
     train_run,
 )
-from dlcv.data import load_mnist
-from dlcv.grid import grid, run_grid
+from dlcv.data import load_mnist_splits
+from dlcv.grid import grid, library_version, provenance, run_grid, write_csv
+from dlcv.models import LENET_MNIST_RECIPE
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "lib" / "dlcv" / "assets" / "augmentation_experiment.csv"
+ASSETS = ROOT / "lib" / "dlcv" / "assets"
+IN_CLONE = (ROOT / "lib" / "dlcv" / "__init__.py").is_file()
+DATA = "data: dlcv.data.load_mnist_splits() (3,500 training / 500 validation / 1,000 test)"
 
 
-def _library_version() -> str:
-    """The git commit of the repository and whether lib/dlcv has uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "lib/dlcv"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {commit}" + (" with uncommitted changes in lib/dlcv" if dirty else "")
-
-
-def one_run(n_train: int, augmentation: str, seed: int, steps: int, batch_size: int) -> dict:
-    """One training run of the grid (in a worker process): its CSV row."""
-    row, _ = train_run(
-        load_mnist(), n_train, augmentation, seed, steps=steps, batch_size=batch_size
-    )
-    return row
+def one_job(kind: str, **config):
+    """One job of either grid (in a worker process): a CSV row, or a list of rows."""
+    if kind == "grid":
+        return train_run(load_mnist_splits(), **config)[0]
+    return shift_run(load_mnist_splits(), **config)[0]
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--parts", nargs="+", choices=("grid", "shifts"), default=["grid", "shifts"]
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
     parser.add_argument("--seeds", type=int, nargs="+", default=SEEDS)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument(
+        "--shift-settings", nargs="+", default=list(SHIFT_SETTINGS), choices=SHIFT_SETTINGS
+    )
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument(
@@ -111,8 +102,14 @@ def main(argv: list[str]) -> int:
         help="run on the Dask cluster whose scheduler is at ADDRESS "
         "(needs `pip install distributed`)",
     )
-    parser.add_argument("--out", type=Path, default=OUT)
+    default_out = ASSETS / "augmentation_experiment.csv" if IN_CLONE else None
+    default_shift_out = ASSETS / "augmentation_shifts.csv" if IN_CLONE else None
+    parser.add_argument("--out", type=Path, default=default_out, help="the grid's CSV")
+    parser.add_argument("--shift-out", type=Path, default=default_shift_out, help="shifts CSV")
     args = parser.parse_args(argv)
+    for part, out in (("grid", args.out), ("shifts", args.shift_out)):
+        if part in args.parts and out is None:
+            parser.error(f"not run from a clone of the repository: give the {part} CSV's path")
     backend = None
     if args.dask:
         from distributed import Client  # optional: only for a cluster
@@ -120,42 +117,54 @@ def main(argv: list[str]) -> int:
         client = Client(args.dask)  # joblib's "dask" backend runs on this client
         print(f"running on {client}")
         backend = "dask"
-    configs = grid(
-        n_train=args.sizes,
-        seed=args.seeds,
-        augmentation=args.settings,
-        steps=[args.steps],
-        batch_size=[args.batch_size],
-    )
+    configs = []
+    if "shifts" in args.parts:  # the longer runs first, so that the workers finish together
+        configs += grid(kind=["shifts"], augmentation=args.shift_settings, seed=args.seeds)
+    if "grid" in args.parts:
+        configs += grid(
+            kind=["grid"],
+            n_train=args.sizes,
+            seed=args.seeds,
+            augmentation=args.settings,
+            steps=[args.steps],
+            batch_size=[args.batch_size],
+        )
+    version = library_version()  # the code these runs use
     start = time.perf_counter()
-    rows = run_grid(one_run, configs, jobs=args.jobs, backend=backend, desc="training runs")
+    results = run_grid(one_job, configs, jobs=args.jobs, backend=backend, desc="training runs")
     wall = time.perf_counter() - start
     command = "python scripts/augmentation_experiment.py " + shlex.join(argv)
-    version = _library_version()  # before the CSV (inside lib/dlcv) is rewritten
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as f:
-        f.write(f"# command: {command.strip()}\n")
-        f.write(f"# date: {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-        f.write(
-            f"# model: dlcv.models.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
-            f"{args.batch_size}; {args.steps} steps per run; label-preserving pipeline "
-            f"{PIPELINE!r}\n"
+    comments = provenance(command, args.jobs, wall)
+    if version != library_version():
+        print(f"warning: the library changed during the runs (at the start: {version})")
+    comments = [f"library: dlcv at {version}" if c.startswith("library:") else c for c in comments]
+    rows = [r for c, r in zip(configs, results, strict=True) if c["kind"] == "grid"]
+    curves = [
+        row for c, r in zip(configs, results, strict=True) if c["kind"] == "shifts" for row in r
+    ]
+    if "grid" in args.parts:
+        settings = (
+            f"model: dlcv.models.lenet(rng=seed); Adam(lr={LR:g}); batch_size "
+            f"{args.batch_size}; {args.steps} steps per run; shifts {SHIFTS!r}; "
+            f"label-preserving {PIPELINE!r}"
         )
-        f.write(f"# library: dlcv at {version}\n")
-        f.write(
-            f"# machine: {platform.platform()}, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}; {args.jobs} worker(s), wall time {wall:.0f} s\n"
+        write_csv(args.out, rows, COLUMNS, [*comments, DATA, settings])
+        for row in rows:
+            print(
+                f"n={row['n_train']:>5} {row['augmentation']:<22} seed={row['seed']}  "
+                f"train {row['train_accuracy']:.3f}  val {row['val_accuracy']:.3f}  "
+                f"({row['seconds']:.0f} s)"
+            )
+        print(f"wrote {len(rows)} rows to {args.out}")
+    if "shifts" in args.parts:
+        settings = (
+            f"model: chapter 06's recipe dlcv.models.LENET_MNIST_RECIPE {LENET_MNIST_RECIPE} "
+            f"with seed = seed, on all training digits; accuracy on the validation part moved "
+            f"{list(SHIFT_DISTANCES)} pixels (dlcv.shift.accuracy_under_shift, zero fill)"
         )
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    for row in rows:
-        print(
-            f"n={row['n_train']:>5} {row['augmentation']:<16} seed={row['seed']}  "
-            f"train {row['train_accuracy']:.3f}  test {row['test_accuracy']:.3f}  "
-            f"({row['seconds']:.0f} s)"
-        )
-    print(f"wrote {len(rows)} rows to {args.out} in {wall:.0f} s on {args.jobs} worker(s)")
+        write_csv(args.shift_out, curves, SHIFT_COLUMNS, [*comments, DATA, settings])
+        print(f"wrote {len(curves)} rows to {args.shift_out}")
+    print(f"{len(configs)} training runs in {wall:.0f} s on {args.jobs} worker(s)")
     return 0
 
 
