@@ -142,8 +142,7 @@ _TABLE = {
     ),
     "vertical_edge": (
         -np.array(_PREWITT_X),
-        "Vertical edge (the tutorial's kernel): minus Prewitt x; bright where the image "
-        "gets darker to the right.",
+        "Vertical edge: minus Prewitt x; positive where the image gets darker to the right.",
     ),
     "laplacian_4": (
         [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
@@ -160,7 +159,8 @@ _TABLE = {
     ),
     "outline": (
         [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-        "Outline: the pixel minus its 8 neighbours; black on flat areas, bright along edges.",
+        "Outline: 8 times the pixel minus the sum of its 8 neighbours; 0 on flat areas, large "
+        "at edges.",
     ),
 }
 
