@@ -34,3 +34,19 @@ def test_bad_argument(bad):
         missing_modules(bad)
     with pytest.raises(TypeError, match="modules must"):
         check_environment(bad)
+
+
+def test_colab_report_names_what_was_kept_and_catches_a_changed_package(tmp_path, capsys):
+    from dlcv.environment import colab_report, installed_versions
+
+    now = installed_versions()
+    before = tmp_path / "before.txt"
+    kept = {n: v for n, v in now.items() if n not in ("dlcv", "tqdm")}
+    before.write_text("".join(f"{n}=={v}\n" for n, v in kept.items()) + "# a comment\n")
+    assert colab_report(before) is True
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("✅ Installed the course library (dlcv ") and "1 package(s)" in line
+    assert f"numpy {now['numpy']}" in line and "(tqdm)" in line
+    before.write_text(f"numpy==0.0.1\nlazy_loader=={now.get('lazy-loader', '0')}\n")
+    assert colab_report(before) is False
+    assert f"numpy 0.0.1 -> {now['numpy']}" in capsys.readouterr().out

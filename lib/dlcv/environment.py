@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable
 
 # How a learner gets each import, when it is missing.
@@ -74,3 +75,59 @@ def check_environment(modules: Iterable[str] = DEFAULT_MODULES) -> None:
         return
     listed = ", ".join(names) if names else "nothing else"
     print(f"✅ Environment ready: dlcv and {listed} import.")
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as pip compares it (``lazy_loader`` and ``lazy-loader`` agree)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution's version, by canonical name."""
+    from importlib import metadata
+
+    return {
+        _canonical(d.metadata["Name"]): d.version
+        for d in metadata.distributions()
+        if d.metadata["Name"]
+    }
+
+
+def colab_report(before_path, shown: Iterable[str] = ("ipywidgets", "numpy", "matplotlib")) -> bool:
+    """One line after Colab's install cell: what it added, and that it changed nothing else.
+
+    Parameters
+    ----------
+    before_path : str or Path
+        The ``pip list --format=freeze`` output written before the install (also the
+        install's constraints file).
+    shown : iterable of str
+        Packages whose kept versions the line names.
+
+    Returns
+    -------
+    bool
+        True when every package installed before still has its version.
+    """
+    from pathlib import Path
+
+    before = {}
+    for line in Path(before_path).read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            before[_canonical(name.strip())] = version.strip()
+    now = installed_versions()
+    added = sorted(set(now) - set(before))
+    changed = sorted(n for n in before if n in now and now[n] != before[n])
+    if changed:
+        moved = ", ".join(f"{n} {before[n]} -> {now[n]}" for n in changed)
+        print(f"❌ The install changed packages Colab ships: {moved}. Restart the runtime.")
+        return False
+    others = [n for n in added if n != "dlcv"]
+    kept = ", ".join(f"{n} {before[n]}" for n in shown if n in before)
+    extra = f" and {len(others)} package(s) Colab lacked ({', '.join(others)})" if others else ""
+    print(
+        f"✅ Installed the course library (dlcv {now.get('dlcv', '?')}){extra}; "
+        f"Colab's own packages are unchanged ({kept})."
+    )
+    return True
