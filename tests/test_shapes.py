@@ -26,6 +26,7 @@ from dlcv.shapes import (
     dense_equivalent,
     impulse_response,
     input_gradient,
+    nested_fields,
     run_stack,
 )
 
@@ -470,3 +471,50 @@ def test_bounding_box_of_random_masks_matches_a_direct_search():
         bounding_box(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="mask must be 2-D"):
         bounding_box(np.ones(3))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(6, 24), st.integers(6, 24), stacks, st.data())
+def test_nested_fields_are_nested_and_are_the_measured_fields(h, w, layers, data):
+    """Each box is the measured receptive field of its unit and lies inside the next box."""
+    report = analyze((1, h, w), layers)
+    assume(report.ok)
+    _, oh, ow = report.output_shape
+    unit = (data.draw(st.integers(0, oh - 1)), data.draw(st.integers(0, ow - 1)))
+    try:
+        chain = nested_fields(report, unit)
+    except ValueError as error:  # a unit whose window holds only padding
+        assert "only padding" in str(error)
+        return
+    assert [index for index, *_ in chain] == list(range(1, len(layers) + 1))
+    assert chain[-1][1] == unit
+    no_padding = all(layer.padding == (0, 0) for layer in layers)
+    for (index, u, corner, size), r in zip(chain, report.layers, strict=True):
+        assert size == r.rf
+        measured = impulse_response((1, h, w), layers[:index], out_pixel=u) > 0
+        box = np.zeros((h, w), dtype=bool)
+        (top, left), (bottom, right) = np.maximum(corner, 0), np.maximum(np.add(corner, size), 0)
+        box[top:bottom, left:right] = True
+        assert not (measured & ~box).any()  # nothing outside the formula's box reaches the unit
+        if no_padding:  # and without padding the box is exactly the measured field's extent
+            rows, cols = np.flatnonzero(measured.any(axis=1)), np.flatnonzero(measured.any(axis=0))
+            assert (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1) == (
+                *corner,
+                corner[0] + size[0],
+                corner[1] + size[1],
+            )
+    for (_, _, inner, s_in), (_, _, outer, s_out) in zip(chain[:-1], chain[1:], strict=True):
+        for a in (0, 1):
+            assert outer[a] <= inner[a] and inner[a] + s_in[a] <= outer[a] + s_out[a]
+
+
+def test_nested_fields_rejects_bad_arguments():
+    report = analyze((1, 32, 32), [Conv(6, 5), Pool(2)])
+    with pytest.raises(TypeError, match="StackReport"):
+        nested_fields([Conv(6, 5)])
+    with pytest.raises(ValueError, match="last must be"):
+        nested_fields(report, last=3)
+    with pytest.raises(ValueError, match="outside layer 2"):
+        nested_fields(report, (14, 0))
+    with pytest.raises(ValueError, match="has no output"):
+        nested_fields(analyze((1, 4, 4), [Conv(1, 5)]))

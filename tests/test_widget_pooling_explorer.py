@@ -272,6 +272,10 @@ def test_show_receptive_fields_outlines_each_layer_with_its_size(close_figures):
     ]
     last = squares[-1]  # output unit (2, 2) of the 5x5 map: input rows and columns 8..23
     assert (last.get_y(), last.get_x()) == (7.5, 7.5)
+    for inner, outer in zip(squares[:-1], squares[1:], strict=True):  # nested: one unit's cone
+        assert outer.get_y() <= inner.get_y() and outer.get_x() <= inner.get_x()
+        assert inner.get_y() + inner.get_height() <= outer.get_y() + outer.get_height()
+        assert inner.get_x() + inner.get_width() <= outer.get_x() + outer.get_width()
     assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "4: max pool 2×2 — 16×16"
     with pytest.raises(ValueError, match="inputs of"):
         show_receptive_fields(np.zeros((28, 28)), report, (14, 14))

@@ -60,6 +60,7 @@ from dlcv.render import (
     display_range,
     to_png,
 )
+from dlcv.shapes import nested_fields
 from dlcv.validate import check_int
 
 __all__ = [
@@ -464,12 +465,13 @@ def show_receptive_fields(
     layers: Sequence[int] | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw nested squares: the receptive field, on the input, of one unit in each layer.
+    """Draw nested squares: the receptive fields, on the input, of one unit and its feeders.
 
-    For each chosen layer the unit whose receptive field is centred nearest to ``point``
-    is picked, and its receptive field (``start + index * jump`` to ``+ rf - 1`` along each
-    axis, see :func:`dlcv.shapes.analyze`) is outlined on the image. Parts beyond the
-    image border (where the network sees padding) are clipped.
+    In the last chosen layer the unit whose receptive field is centred nearest to
+    ``point`` is picked; in each earlier layer, the unit that feeds it and is centred
+    nearest to the same place (:func:`dlcv.shapes.nested_fields`). Each chosen layer's
+    box lies inside the next one's, and all belong to the same output unit. Parts beyond
+    the image border (where the network sees padding) are clipped.
 
     Parameters
     ----------
@@ -499,14 +501,15 @@ def show_receptive_fields(
     if not chosen:
         raise ValueError("no layer to draw: every chosen layer lacks an output")
     ax = show_image(a, ax=ax, title=title)
+    top = chosen[-1]
+    unit = [
+        int(np.clip(np.round((point[i] - top.centre()[i]) / top.jump[i]), 0, n - 1))
+        for i, n in enumerate(top.out_shape[1:])
+    ]
+    corners = {index: corner for index, _, corner, _ in nested_fields(report, unit, top.index)}
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(chosen)))
     for colour, r in zip(colours, chosen, strict=True):
-        corner = []
-        for axis in (0, 1):
-            n_out = r.out_shape[1 + axis]
-            centre0 = r.start[axis] + (r.rf[axis] - 1) / 2
-            unit = int(np.clip(np.round((point[axis] - centre0) / r.jump[axis]), 0, n_out - 1))
-            corner.append(r.start[axis] + unit * r.jump[axis])
+        corner = corners[r.index]
         ax.add_patch(
             mpl.patches.Rectangle(
                 (corner[1] - 0.5, corner[0] - 0.5),

@@ -55,6 +55,7 @@ __all__ = [
     "draw_weights",
     "impulse_response",
     "input_gradient",
+    "nested_fields",
     "run_stack",
 ]
 
@@ -551,6 +552,77 @@ def analyze(input_shape, layers) -> StackReport:
         )
         shape = out_shape
     return StackReport(_check_input_shape(input_shape), tuple(reports))
+
+
+def nested_fields(report: StackReport, out_pixel=None, last: int | None = None) -> list:
+    """Receptive fields, on the input, of one unit and of units feeding it, layer by layer.
+
+    Start at unit ``out_pixel`` of layer ``last``. Going down one layer at a time, take,
+    among the units of the layer below that the current unit's window reads (padding
+    excluded), the one whose receptive field is centred nearest to the centre of the
+    starting unit's field. A unit's receptive field is the union of the fields of the
+    units it reads, so every box lies inside the box of the layer above: the boxes are
+    nested and all belong to the same output unit. (Picking in each layer the unit
+    centred nearest to a point does not give nested boxes: with even windows and strides
+    the centres of successive layers do not line up.)
+
+    Parameters
+    ----------
+    report : StackReport
+        From :func:`analyze`; every layer up to ``last`` must have an output.
+    out_pixel : (int, int), optional
+        Row and column of the unit in layer ``last``; default the centre of its map.
+    last : int, optional
+        Layer number (1-based, as in the report's table) of the starting unit; default
+        the last layer.
+
+    Returns
+    -------
+    list of (index, unit, top_left, size)
+        One entry per layer ``1 .. last``, first layer first: the layer number, the
+        unit's (row, column) in that layer's map, and the (row, column) of the top-left
+        input pixel and the (height, width) of its receptive field. Rows and columns
+        below 0 or beyond the image are padding.
+    """
+    if not isinstance(report, StackReport):
+        raise TypeError(f"report must be a StackReport from analyze(), got {type(report).__name__}")
+    n = len(report.layers)
+    if n == 0:
+        raise ValueError("the report has no layers")
+    last = n if last is None else check_int(last, "last", 1)
+    if last > n:
+        raise ValueError(f"last must be a layer number from 1 to {n}, got {last}")
+    broken = [r.index for r in report.layers[:last] if not r.ok]
+    if broken:
+        raise ValueError(f"layer {broken[0]} has no output: {report.layers[broken[0] - 1].problem}")
+    top = report.layers[last - 1]
+    _, oh, ow = top.out_shape
+    unit = (oh // 2, ow // 2) if out_pixel is None else int_pair(tuple(out_pixel), "out_pixel", 0)
+    if unit[0] >= oh or unit[1] >= ow:
+        raise ValueError(
+            f"out_pixel {tuple(out_pixel)} is outside layer {last}'s map of shape ({oh}, {ow})"
+        )
+    target = [top.start[a] + unit[a] * top.jump[a] + (top.rf[a] - 1) / 2 for a in (0, 1)]
+    chain = []
+    for index in range(last, 0, -1):
+        r = report.layers[index - 1]
+        corner = tuple(r.start[a] + unit[a] * r.jump[a] for a in (0, 1))
+        chain.append((index, unit, corner, r.rf))
+        if index == 1:
+            break
+        below = report.layers[index - 2]
+        picked = []
+        for a in (0, 1):
+            k, s = r.layer.kernel_size[a], r.layer.stride[a]
+            p, d = r.layer.padding[a], r.layer.dilation[a]
+            read = unit[a] * s - p + d * np.arange(k)  # units of the layer below
+            read = read[(read >= 0) & (read < r.in_shape[1 + a])]
+            if read.size == 0:
+                raise ValueError(f"unit {unit} of layer {index} reads only padding")
+            centres = below.start[a] + read * below.jump[a] + (below.rf[a] - 1) / 2
+            picked.append(int(read[np.argmin(np.abs(centres - target[a]))]))
+        unit = tuple(picked)
+    return chain[::-1]
 
 
 @dataclass(frozen=True)
