@@ -32,7 +32,14 @@ from dlcv.check import NOT_ANSWERED
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 # Chapters whose exercises follow the contract; the second edition converts them one by one.
-CONVERTED = {"01_evolution", "02_convolution", "05_translation_invariance", "06_training_cnn"}
+CONVERTED = {
+    "01_evolution",
+    "02_convolution",
+    "03_conv_layers",
+    "04_pooling",
+    "05_translation_invariance",
+    "06_training_cnn",
+}
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")
 SOLUTION = re.compile(r"(`{3,})\{solution\}\s+(\S+)\n(.*?)\n\1", re.S)
