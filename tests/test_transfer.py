@@ -168,3 +168,10 @@ def test_keep_best_lr_reads_test_only_for_the_learning_rate_that_won_on_validati
     rows = keep_best_lr([run(1e-3, 0, 0.9, 0.5), run(1e-3, 1, 0.7, 0.5),
                          run(1e-2, 0, 0.85, 0.6), run(1e-2, 1, 0.85, 0.6)])  # fmt: skip
     assert [r["test_accuracy"] for r in rows] == ["", "", 0.6, 0.6]
+
+
+def test_raw_target_digits_are_the_same_digits_before_conversion(digits):
+    raw = load_target_digits(raw=True)
+    assert raw.x_val.shape == (300, 1, 8, 8) and raw.x_val.max() == 16
+    np.testing.assert_array_equal(raw.y_val, digits.y_val)
+    np.testing.assert_array_equal(digits_as_mnist(raw.x_val), digits.x_val)

@@ -23,9 +23,11 @@ from dlcv.data import asset_path, load_mnist
 from dlcv.milestones import load_milestones
 from dlcv.models import load_lenet_mnist
 from dlcv.train import predict
+from dlcv.transfer import load_target_digits, load_transfer_results
 from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
 from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.features import FeatureExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
 from dlcv.widgets.pooling_explorer import PoolingExplorer
 from dlcv.widgets.shape_calculator import ShapeCalculator
@@ -116,6 +118,9 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     )),
     # every control of the augmentation explorer is bounded: no setting is impossible
     "augment explorer": (AugmentExplorer, ()),
+    # the feature explorer's controls are a bounded slider and two menus
+    "feature explorer": (lambda: FeatureExplorer(load_lenet_mnist(), load_target_digits(),
+                                                 load_transfer_results()), ()),
     "digit inspector": (_digit_inspector, (
         Bad("mistakes only, when there is none", lambda w: w.show, "mistakes only"),
     )),

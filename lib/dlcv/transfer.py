@@ -129,16 +129,20 @@ def _three_parts(x, y, test_size: int, validation_size: int, seed: int) -> Three
     return ThreeWaySplit(x_train, y_train, x_val, y_val, x_test, y_test)
 
 
-def load_target_digits(seed: int = 0) -> ThreeWaySplit:
+def load_target_digits(seed: int = 0, raw: bool = False) -> ThreeWaySplit:
     """scikit-learn's 1,797 digits as MNIST-like images, in fixed stratified parts:
-    997 training, 300 validation and 500 test images (labels int64, 0-9)."""
+    997 training, 300 validation and 500 test images (labels int64, 0-9).
+
+    With ``raw=True``, the same parts (the same digits in the same order) as stored by
+    scikit-learn: ``(N, 1, 8, 8)`` float32 counts from 0 to 16, before
+    :func:`digits_as_mnist`.
+    """
     from sklearn.datasets import load_digits
 
     check_int(seed, "seed")
     bunch = load_digits()
-    return _three_parts(
-        digits_as_mnist(bunch.images), bunch.target.astype(np.int64), 500, 300, seed
-    )
+    images = bunch.images[:, None].astype(np.float32) if raw else digits_as_mnist(bunch.images)
+    return _three_parts(images, bunch.target.astype(np.int64), 500, 300, seed)
 
 
 def load_target_faces(seed: int = 0) -> ThreeWaySplit:
