@@ -40,6 +40,7 @@ CONVERTED = {
     "05_translation_invariance",
     "06_training_cnn",
     "08_feature_extraction",
+    "09_fine_tuning",
 }
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")

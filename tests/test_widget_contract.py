@@ -28,6 +28,7 @@ from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
 from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
 from dlcv.widgets.features import FeatureExplorer
+from dlcv.widgets.finetune import FineTuneExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
 from dlcv.widgets.pooling_explorer import PoolingExplorer
 from dlcv.widgets.shape_calculator import ShapeCalculator
@@ -121,6 +122,10 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     # the feature explorer's controls are a bounded slider and two menus
     "feature explorer": (lambda: FeatureExplorer(load_lenet_mnist(), load_target_digits(),
                                                  load_transfer_results()), ()),
+    "fine-tune explorer": (lambda: FineTuneExplorer(load_transfer_results()), (
+        Bad("random weights with the convolutions frozen", lambda w: w.frozen,
+            "the convolution blocks", _set(start="random weights")),
+    )),
     "digit inspector": (_digit_inspector, (
         Bad("mistakes only, when there is none", lambda w: w.show, "mistakes only"),
     )),
