@@ -105,7 +105,7 @@ def test_train_run_rejects_bad_arguments(parts):
     with pytest.raises(ValueError, match=r"must be a multiple of n_train \(300\)"):
         train_run(parts, 300, "none", seed=0, steps=7, batch_size=20)
     with pytest.raises(ValueError, match="augmentation must be one of"):
-        train_run(parts, 100, "tutorial flips", seed=0, steps=5)
+        train_run(parts, 100, "mirrors", seed=0, steps=5)
     with pytest.raises(TypeError, match="load_mnist_splits"):
         train_run(load_mnist(), 100, "none", seed=0, steps=5)
     with pytest.raises(ValueError, match="augmentation must be one of"):

@@ -39,6 +39,7 @@ CONVERTED = {
     "04_pooling",
     "05_translation_invariance",
     "06_training_cnn",
+    "07_augmentation",
     "08_feature_extraction",
     "09_fine_tuning",
 }
