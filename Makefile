@@ -39,8 +39,11 @@ execute: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+# as root (a container, for example) Jupyter refuses to start without --allow-root
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters/
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) chapters/
 
 clean:
 	rm -rf _build

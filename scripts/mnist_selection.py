@@ -18,6 +18,10 @@ Usage::
     python scripts/mnist_selection.py --jobs 2   # the same rows on two worker processes
     python scripts/mnist_selection.py --out /tmp/selection   # somewhere else
 
+The script imports nothing but the installed ``dlcv`` (its runs live in the library), so a
+copy of this one file runs wherever the course library is installed, Colab included; outside
+a clone of the repository, give ``--out`` a folder of your own.
+
 Every run depends on its arguments alone (seeded, one BLAS thread), so the CSV files are
 the same whatever ``--jobs`` is, apart from the seconds column. The comment lines at the
 top of each file record the command, the date, the library's commit and the machine.

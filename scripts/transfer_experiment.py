@@ -19,6 +19,10 @@ Usage::
     python scripts/transfer_experiment.py --jobs 2     # about 15 minutes on 2 cores
     python scripts/transfer_experiment.py --seeds 0 --out /tmp/transfer   # a quick look
 
+The script imports nothing but the installed ``dlcv`` (its runs live in the library), so a
+copy of this one file runs wherever the course library is installed, Colab included; outside
+a clone of the repository, give ``--out`` a folder of your own.
+
 Each run depends on its arguments alone (seeded, one BLAS thread), so the files are the
 same whatever ``--jobs`` is, apart from the seconds column. Comment lines at the top of
 each file record the command, the date, the library's commit and the machine.

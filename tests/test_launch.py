@@ -41,13 +41,11 @@ URL, OWNER_NAME, BRANCH = repository()
 NOTEBOOKS = toc_notebooks()
 PAGES = toc_docnames()
 
-COLAB_CELL = (
-    "# Colab only: install the course library (Binder and local installs use requirements.txt).\n"
-    + f'''import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q "dlcv @ git+{URL}@{BRANCH}"'''
-)
+COLAB_CELL = (ROOT / "colab" / "install_cell.txt").read_text(encoding="utf-8").strip()
+"""The first code cell of every chapter, exactly (``URL@BRANCH`` stands for the address
+of ``_config.yml``): it adds the course library to Colab's own packages, constrained to
+the versions Colab ships, and prints what it did (tests/test_colab.py runs it)."""
+COLAB_CELL = COLAB_CELL.replace("URL@BRANCH", f"{URL}@{BRANCH}")
 
 
 def _code_cells(docname: str) -> list:
