@@ -9,13 +9,15 @@ GitHub address rewritten to this clone (``git+file://``, so the committed HEAD i
 gets installed), constrained to the versions already there. Then no cell may fail, and
 ipywidgets must still be 7.7.1.
 
-Slow (a few minutes: the packages, then every chapter). Skipped when this machine has no
-interpreter of Colab's Python version, unless ``DLCV_REQUIRE_COLAB=1`` (CI), where that
+Slow (a few minutes: the packages, then every chapter). The interpreter is
+``$DLCV_COLAB_PYTHON``, else ``pythonX.Y`` on the PATH, else a pyenv installation of that
+version. Skipped when this machine has none, unless ``DLCV_REQUIRE_COLAB=1`` (CI), where that
 is a failure.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -37,7 +39,14 @@ def _colab_python() -> tuple[str, str | None]:
     found = re.search(r"^# python (\d+)\.(\d+)\.\d+", VERSIONS.read_text(), re.M)
     assert found, f"{VERSIONS} must name Colab's Python version in a '# python X.Y.Z' line"
     version = f"{found.group(1)}.{found.group(2)}"
-    return version, shutil.which(f"python{version}")
+    candidates = [os.environ.get("DLCV_COLAB_PYTHON"), shutil.which(f"python{version}")]
+    candidates += sorted(
+        glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python3"))
+    )
+    for python in filter(None, candidates):  # a pyenv shim may exist for another version only
+        if subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0:
+            return version, python
+    return version, None
 
 
 DRIVER = textwrap.dedent(
