@@ -29,7 +29,15 @@ from pathlib import Path
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-__all__ = ["grid", "library_version", "provenance", "read_csv", "run_grid", "write_csv"]
+__all__ = [
+    "grid",
+    "library_version",
+    "provenance",
+    "read_csv",
+    "read_results",
+    "run_grid",
+    "write_csv",
+]
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -186,3 +194,20 @@ def read_csv(path) -> tuple[list[dict], list[str]]:
     body = [line for line in lines if not line.startswith("#")]
     rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(body)]
     return rows, header
+
+
+def read_results(
+    names: Iterable[str], script: str, folder=None
+) -> list[tuple[list[dict], list[str]]]:
+    """:func:`read_csv` of each file ``names`` in ``folder`` (the package's ``assets`` by
+    default); a missing file is a ``FileNotFoundError`` naming ``script``, which makes it."""
+    import importlib.resources
+
+    base = Path(folder) if folder is not None else importlib.resources.files("dlcv") / "assets"
+    paths = [Path(base) / name for name in names]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: run `python {script}` from the repository root to make it"
+            )
+    return [read_csv(path) for path in paths]

@@ -21,13 +21,11 @@ model of an ``e``-epoch run: one run scores every epoch count at once.
 
 from __future__ import annotations
 
-import importlib.resources
 import time
-from pathlib import Path
 
 import numpy as np
 
-from dlcv.grid import read_csv
+from dlcv.grid import read_results
 from dlcv.layers import Dense, Flatten, ReLU, Sequential
 from dlcv.models import lenet
 from dlcv.optim import Adam
@@ -279,14 +277,7 @@ class Selection:
 
 def load_selection(folder=None) -> Selection:
     """Read ``mnist_selection.csv`` and ``mnist_final.csv`` (the package's own by default)."""
-    base = Path(folder) if folder is not None else importlib.resources.files("dlcv") / "assets"
-    paths = [Path(base) / name for name in ("mnist_selection.csv", "mnist_final.csv")]
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing: run `python scripts/mnist_selection.py` from the "
-                "repository root to make it"
-            )
-    rows, header = read_csv(paths[0])
-    final, _ = read_csv(paths[1])
+    (rows, header), (final, _) = read_results(
+        ("mnist_selection.csv", "mnist_final.csv"), "scripts/mnist_selection.py", folder
+    )
     return Selection(rows, final, header)

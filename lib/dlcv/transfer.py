@@ -396,21 +396,11 @@ class TransferResults:
 
 def load_transfer_results(folder=None) -> TransferResults:
     """Read ``transfer_probe.csv`` and ``transfer_finetune.csv`` (the package's own by default)."""
-    import importlib.resources
-    from pathlib import Path
+    from dlcv.grid import read_results
 
-    from dlcv.grid import read_csv
-
-    base = Path(folder) if folder is not None else importlib.resources.files("dlcv") / "assets"
-    paths = [Path(base) / n for n in ("transfer_probe.csv", "transfer_finetune.csv")]
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} is missing: run `python scripts/transfer_experiment.py` from the "
-                "repository root to make it"
-            )
-    probes, header = read_csv(paths[0])
-    runs, _ = read_csv(paths[1])
+    (probes, header), (runs, _) = read_results(
+        ("transfer_probe.csv", "transfer_finetune.csv"), "scripts/transfer_experiment.py", folder
+    )
     for run in runs:
         run["curve"] = [
             (int(s), float(a)) for s, a in (p.split(":") for p in str(run["curve"]).split(";"))
