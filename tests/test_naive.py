@@ -119,6 +119,23 @@ def test_conv2d_backward_matches_the_fast_kernel(size, k, padding, stride, dilat
         np.testing.assert_allclose(slow, fast, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(0, 30),
+    threshold=st.sampled_from([0.1, 1 / 3, 0.5, 0.8, 1.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_box_iou_and_nms_match_dlcv_detect(n, threshold, seed):
+    from dlcv.detect import box_iou, nms
+
+    rng = np.random.default_rng(seed)
+    corners = rng.integers(0, 12, (n, 2))  # a coarse grid: duplicates, ties, touching boxes
+    boxes = np.concatenate([corners, corners + rng.integers(0, 6, (n, 2))], axis=1)
+    scores = rng.integers(0, 4, n)  # many equal scores
+    np.testing.assert_allclose(naive.box_iou(boxes, boxes), box_iou(boxes, boxes), atol=1e-15)
+    assert naive.nms(boxes, scores, threshold).tolist() == nms(boxes, scores, threshold).tolist()
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="image must have shape"):
         naive.correlate2d(np.ones(4), np.ones((2, 2)))
@@ -128,3 +145,5 @@ def test_bad_input_is_named():
         naive.correlate2d(np.ones((2, 2)), np.ones((3, 3)))
     with pytest.raises(ValueError, match="padding .* must be at most half"):
         naive.max_pool2d(np.ones((4, 4)), 2, padding=2)
+    with pytest.raises(ValueError, match=r"scores must have shape \(2,\)"):
+        naive.nms(np.ones((2, 4)), [1.0])

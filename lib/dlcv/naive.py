@@ -1,9 +1,10 @@
 """The slow, obvious version of each kernel: one Python loop iteration per output value.
 
 These are the definitions written as code, readable in one sitting, and the reference
-that tests, benchmarks and chapters compare the fast kernels of :mod:`dlcv.conv` and
-:mod:`dlcv.pool` with. They take the same arguments and give the same results (to
-rounding), hundreds of times more slowly. Use them on small inputs.
+that tests, benchmarks and chapters compare the fast kernels of :mod:`dlcv.conv`,
+:mod:`dlcv.pool` and :mod:`dlcv.detect` (box overlap and suppression) with. They take the
+same arguments and give the same results (to rounding), hundreds of times more slowly. Use
+them on small inputs.
 
 >>> import numpy as np
 >>> from dlcv import correlate2d, naive
@@ -17,9 +18,19 @@ from __future__ import annotations
 import numpy as np
 
 from dlcv.conv import check_conv2d_args, resolve_padding
+from dlcv.detect import _check_boxes, _check_scores, _check_threshold  # the same checks
 from dlcv.validate import as_float_array, int_pair
 
-__all__ = ["avg_pool2d", "conv2d", "conv2d_backward", "convolve2d", "correlate2d", "max_pool2d"]
+__all__ = [
+    "avg_pool2d",
+    "box_iou",
+    "conv2d",
+    "conv2d_backward",
+    "convolve2d",
+    "correlate2d",
+    "max_pool2d",
+    "nms",
+]
 
 
 def correlate2d(image, kernel, padding="valid", stride=1, dilation=1) -> np.ndarray:
@@ -143,3 +154,38 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
 def avg_pool2d(x, kernel_size, stride=None, padding=0) -> np.ndarray:
     """The mean of each window, zero padding counted, as :func:`dlcv.pool.avg_pool2d`."""
     return _pool(x, kernel_size, stride, padding, 0.0, np.mean)
+
+
+def _pair_iou(a, b) -> float:
+    """IoU of two boxes ``(x1, y1, x2, y2)``; 0 when both have zero area."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    intersection = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - intersection
+    return intersection / union if union > 0 else 0.0
+
+
+def box_iou(boxes_a, boxes_b) -> np.ndarray:
+    """IoU of every pair of boxes, one pair at a time, as :func:`dlcv.detect.box_iou`."""
+    a, b = _check_boxes(boxes_a, "boxes_a").tolist(), _check_boxes(boxes_b, "boxes_b").tolist()
+    return np.array([[_pair_iou(p, q) for q in b] for p in a]).reshape(len(a), len(b))
+
+
+def nms(boxes, scores, iou_threshold=0.5) -> np.ndarray:
+    """Greedy non-maximum suppression as a double loop, as :func:`dlcv.detect.nms`.
+
+    Down the boxes by falling score (ties: earlier index first), each box not yet
+    suppressed is kept and suppresses every later box it overlaps by IoU > iou_threshold.
+    """
+    boxes = _check_boxes(boxes, "boxes")
+    order = np.argsort(-_check_scores(scores, "scores", boxes, "boxes"), kind="stable").tolist()
+    threshold, rows = _check_threshold(iou_threshold), boxes.tolist()
+    suppressed, keep = [False] * len(rows), []
+    for rank, i in enumerate(order):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        for j in order[rank + 1 :]:
+            if not suppressed[j] and _pair_iou(rows[i], rows[j]) > threshold:
+                suppressed[j] = True
+    return np.array(keep, dtype=np.int64)
