@@ -27,6 +27,7 @@ from dlcv.transfer import load_target_digits, load_transfer_results
 from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
 from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.faces import FaceExplorer
 from dlcv.widgets.features import FeatureExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
@@ -45,6 +46,11 @@ def _digit_inspector() -> DigitInspector:
     x, y = data.x_test[:60], data.y_test[:60]
     right = predict(model, x) == y
     return DigitInspector(model, x[right][:30], y[right][:30])
+
+
+def _face_explorer() -> FaceExplorer:
+    """The Haar cascade on the shipped photo of Obama (shrunk to 320 px)."""
+    return FaceExplorer(source="obama", detector="Haar cascade")
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -129,6 +135,8 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     "digit inspector": (_digit_inspector, (
         Bad("mistakes only, when there is none", lambda w: w.show, "mistakes only"),
     )),
+    # the face explorer's controls are bounded sliders, menus and toggles
+    "face explorer": (_face_explorer, ()),
 }  # fmt: skip
 
 BAD_SETTINGS = [
@@ -144,6 +152,11 @@ BAD_UPLOADS = [
     pytest.param(b"<html>not a picture</html>", "<script>alert(1)</script>.png",
                  id="markup in the name"),
 ]  # fmt: skip
+UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {
+    "kernel editor": (lambda w: w.image_array, _set(stride=2)),
+    "face explorer": (lambda w: w.compute().picture, _set(threshold=20)),
+}
+"""Widgets with an upload -> (the picture it works on, a good setting made afterwards)."""
 
 
 @pytest.fixture(params=list(WIDGETS), name="widget")
@@ -203,17 +216,18 @@ def test_a_bad_setting_is_shown_and_the_widget_keeps_working(name, bad):
     assert w_ok(w), w.error
 
 
+@pytest.mark.parametrize("uploader", list(UPLOADERS))
 @pytest.mark.parametrize(("content", "name"), BAD_UPLOADS)
-def test_a_bad_upload_is_shown_and_the_widget_keeps_working(content, name):
-    w = KernelEditor()
-    before, image = _pictures(w), w.image_array
+def test_a_bad_upload_is_shown_and_the_widget_keeps_working(uploader, content, name):
+    w, (kept, good_setting) = WIDGETS[uploader][0](), UPLOADERS[uploader]
+    before, image = _pictures(w), kept(w)
     _upload(w, content, name)  # must not raise
     assert name in w.error and "previous image is kept" in w.error
     _shows(w, w.error)
     assert "<script>" not in w.message.value
-    assert _pictures(w) == before and w.image_array is image and not w.upload.value
-    w.stride.value = 2
-    assert w_ok(w) and w.image_array is image
+    assert _pictures(w) == before and kept(w) is image and not w.upload.value
+    good_setting(w)
+    assert w_ok(w) and kept(w) is image
 
 
 def test_library_errors_are_escaped_and_bugs_named(widget, monkeypatch):
