@@ -181,7 +181,7 @@ def test_rotation_turns_about_the_face_centre_and_keeps_the_box(angle, quarter_t
         ({"brightness": 0}, ValueError, "brightness"),
         ({"brightness": 1.5}, ValueError, "brightness"),
         ({"brightness": np.nan}, ValueError, "brightness"),
-        ({"brightness": True}, ValueError, "brightness"),
+        ({"brightness": True}, TypeError, "brightness"),
         ({"blur": -1}, ValueError, "blur"),
         ({"blur": np.inf}, ValueError, "blur"),
         ({"angle": np.nan}, ValueError, "angle"),

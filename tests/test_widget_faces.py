@@ -37,13 +37,13 @@ def explorer() -> FaceExplorer:
 @pytest.fixture()
 def runs(monkeypatch) -> list:
     """Every detector run of the widget, as (detector, fold)."""
-    calls, real = [], fw._candidates
+    calls, real = [], fw.faces.detect_both
 
-    def counted(picture, detector, fold):
+    def counted(picture, detector, *, fold=0):
         calls.append((detector, fold))
-        return real(picture, detector, fold)
+        return real(picture, detector, fold=fold)
 
-    monkeypatch.setattr(fw, "_candidates", counted)
+    monkeypatch.setattr(fw.faces, "detect_both", counted)
     return calls
 
 

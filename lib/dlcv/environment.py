@@ -16,6 +16,9 @@ _INSTALL_HINT = {
     "skimage": "scikit-image",
     "sklearn": "scikit-learn",
     "PIL": "pillow",
+    "cv2": "opencv-python-headless==4.14.0.94",
+    "dlib": "dlib-bin==20.0.1.post1",
+    "face_recognition_models": "face-recognition-models==0.3.0",
 }
 
 DEFAULT_MODULES = ("numpy", "scipy", "skimage", "matplotlib", "ipywidgets")

@@ -120,19 +120,6 @@ def _shrink(image: np.ndarray) -> np.ndarray:
     return np.clip(transform.resize(image, size, anti_aliasing=True), 0.0, 1.0)
 
 
-def _candidates(picture: np.ndarray, detector: str, fold: int) -> tuple[Faces, Faces]:
-    """The detector's candidates after and before NMS, from one run.
-
-    :func:`dlcv.faces.detect` returns one of the two per run, but computes both: asking
-    twice would double the wait (seconds for the course CNN on a photo). This is what
-    ``detect`` runs; ``tests/test_widget_faces.py`` checks that the two agree.
-    """
-    image = faces._check_image(picture)
-    if detector == "course CNN":
-        return faces._cnn(image, fold)
-    return faces._DETECT[detector](image)
-
-
 def _rgb(image: np.ndarray) -> np.ndarray:
     return colorize(image) if image.ndim == 3 else colorize(image, _GREY)
 
@@ -356,7 +343,7 @@ class FaceExplorer(Explorer):
         picture = self._picture(key, angle, brightness)
         found_key = (key, angle, brightness, detector)
         if found_key not in self._found:
-            _remember(self._found, found_key, _candidates(picture, detector, fold),
+            _remember(self._found, found_key, faces.detect_both(picture, detector, fold=fold),
                       _CACHE_CANDIDATES)  # fmt: skip
         after, before = self._found[found_key]
         t = float(self.threshold.value)
