@@ -42,6 +42,7 @@ CONVERTED = {
     "07_augmentation",
     "08_feature_extraction",
     "09_fine_tuning",
+    "10_face_recognition",
 }
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")

@@ -641,3 +641,23 @@ def test_the_two_folds_are_different_networks(upright):
 def test_render_of_an_empty_scene_keeps_no_boxes():
     scene = Scene(face_scene(0).image, np.zeros((0, 4)))
     assert render(scene, brightness=0.5).boxes.shape == (0, 4)
+
+
+def test_pair_scene_pastes_a_second_face_overlapping_the_first():
+    from dlcv.face_scenes import pair_scene
+
+    scene = pair_scene(20, 60, shift=0.5)
+    assert scene.boxes.shape == (2, 4)
+    first, second = scene.boxes
+    assert np.array_equal(first, face_scene(20).boxes[0])
+    side = first[2] - first[0]
+    assert second[2] - second[0] == side and abs(abs(second[0] - first[0]) - side // 2) <= 1
+    iou = box_iou(scene.boxes[:1], scene.boxes[1:])[0, 0]
+    assert 0.3 < iou < 0.4  # half a face apart: IoU 1/3
+    x1, y1, x2, y2 = second.astype(int)
+    pasted = scene.image[y1 + 6 : y2 - 6, x1 + 6 : x2 - 6]  # inside the feathered edge
+    expected = transform.resize(load_faces().images[60], (y2 - y1, x2 - x1))[6:-6, 6:-6]
+    assert np.allclose(pasted, expected, atol=1e-9)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="shift"):
+            pair_scene(20, 60, shift=bad)

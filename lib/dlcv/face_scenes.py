@@ -41,6 +41,7 @@ __all__ = [
     "condition_scenes",
     "empty_scenes",
     "face_scene",
+    "pair_scene",
     "render",
     "training_windows",
 ]
@@ -126,6 +127,29 @@ def face_scene(index: int, face: np.ndarray | None = None) -> Scene:
     image = _crop(EVAL_BACKGROUNDS[index % len(EVAL_BACKGROUNDS)], rng)
     face = load_faces().images[index] if face is None else np.asarray(face, dtype=float)
     return Scene(image, _paste(face, image, rng))
+
+
+def pair_scene(first: int, second: int, shift: float = 0.5) -> Scene:
+    """Scene ``first`` with face ``second`` pasted beside its face, overlapping it (a crowd).
+
+    The second face has the first's size and row and sits ``shift`` of a face's width to
+    the left (or to the right when there is no room), pasted over the first with the same
+    feathered edge. Boxes: the first face, then the second.
+    """
+    if isinstance(shift, bool) or not 0 < shift <= 1:
+        raise ValueError(f"shift must be in (0, 1], a share of the face's width, got {shift!r}")
+    scene = face_scene(first)
+    x1, y1, x2, _ = scene.boxes[0]
+    side = int(x2 - x1)
+    left = int(x1 - shift * side) if x1 - shift * side >= 0 else int(x1 + shift * side)
+    if left + side > SCENE_SIZE:
+        raise ValueError(f"no room for face {second} beside face {first} at shift {shift}")
+    face = transform.resize(load_faces().images[check_int(second, "second", 0)], (side, side))
+    alpha = _feather(side)
+    window = scene.image[int(y1) : int(y1) + side, left : left + side]
+    window[:] = alpha * face + (1 - alpha) * window
+    second_box = [left, y1, left + side, y1 + side]
+    return Scene(scene.image, np.array([scene.boxes[0], second_box], dtype=float))
 
 
 def render(
