@@ -168,13 +168,27 @@ def _lbp(image) -> tuple[Faces, Faces]:
 
 @functools.cache
 def _dlib_models():
-    dlib, frm = _require("dlib"), _require("face_recognition_models")
-
+    dlib = _require("dlib")
     return (
         dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
-        dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
+        dlib.shape_predictor(_model_file("shape_predictor_5_face_landmarks.dat")),
+        dlib.face_recognition_model_v1(_model_file("dlib_face_recognition_resnet_model_v1.dat")),
     )
+
+
+def _model_file(name: str) -> str:
+    """A model file of ``face_recognition_models``, found without importing the package
+    (its ``__init__`` needs ``pkg_resources``, which new Pythons no longer ship)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "chapter 10's detectors need face_recognition_models: pip install "
+            f"{_INSTALL['face_recognition_models']} (requirements.txt has every pin)"
+        )
+    return str(Path(next(iter(spec.submodule_search_locations))) / "models" / name)
 
 
 def _dlib_box(rect) -> list[float]:
