@@ -30,6 +30,9 @@ __all__ = [
     "average_precision",
     "average_precision_range",
     "box_iou",
+    "check_boxes",
+    "check_scores",
+    "check_threshold",
     "detect_multiscale",
     "match_detections",
     "nms",
@@ -58,7 +61,8 @@ def _real_array(a, name: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _check_boxes(boxes, name: str) -> np.ndarray:
+def check_boxes(boxes, name: str) -> np.ndarray:
+    """``boxes`` as float64 ``(N, 4)`` after checking them; errors name ``name``."""
     arr = _real_array(boxes, name)
     arr = arr.reshape(0, 4) if arr.shape == (0,) else arr  # [] is an image without boxes
     if arr.ndim != 2 or arr.shape[1] != 4:
@@ -73,7 +77,8 @@ def _check_boxes(boxes, name: str) -> np.ndarray:
     return arr
 
 
-def _check_scores(scores, name: str, boxes: np.ndarray, boxes_name: str) -> np.ndarray:
+def check_scores(scores, name: str, boxes: np.ndarray, boxes_name: str) -> np.ndarray:
+    """``scores`` as float64 ``(N,)``, one finite score per box of ``boxes``."""
     arr = _real_array(scores, name)
     if arr.shape != (len(boxes),):
         raise ValueError(
@@ -94,7 +99,8 @@ def _check_number(value, name: str, low=-np.inf, high=np.inf, low_open=False) ->
     return float(value)
 
 
-def _check_threshold(value, name: str = "iou_threshold") -> float:
+def check_threshold(value, name: str = "iou_threshold") -> float:
+    """``value`` as a float after checking it is a number in (0, 1]."""
     return _check_number(value, name, 0.0, 1.0, low_open=True)
 
 
@@ -111,9 +117,9 @@ def _check_images(pred_boxes, pred_scores, gt_boxes) -> list:
         raise ValueError(f"the three lists must have one entry per image, got lengths {lengths}")
     checked = []
     for i, (boxes, scores, gt) in enumerate(zip(pred_boxes, pred_scores, gt_boxes, strict=True)):
-        boxes = _check_boxes(boxes, f"pred_boxes[{i}]")
-        scores = _check_scores(scores, f"pred_scores[{i}]", boxes, f"pred_boxes[{i}]")
-        checked.append((boxes, scores, _check_boxes(gt, f"gt_boxes[{i}]")))
+        boxes = check_boxes(boxes, f"pred_boxes[{i}]")
+        scores = check_scores(scores, f"pred_scores[{i}]", boxes, f"pred_boxes[{i}]")
+        checked.append((boxes, scores, check_boxes(gt, f"gt_boxes[{i}]")))
     return checked
 
 
@@ -151,7 +157,7 @@ def box_iou(boxes_a, boxes_b) -> np.ndarray:
     numpy.ndarray, shape (N, M), float64
         ``iou[i, j]`` is the IoU of ``boxes_a[i]`` with ``boxes_b[j]``.
     """
-    return _iou(_check_boxes(boxes_a, "boxes_a"), _check_boxes(boxes_b, "boxes_b"))
+    return _iou(check_boxes(boxes_a, "boxes_a"), check_boxes(boxes_b, "boxes_b"))
 
 
 def nms(boxes, scores, iou_threshold=0.5) -> np.ndarray:
@@ -172,9 +178,9 @@ def nms(boxes, scores, iou_threshold=0.5) -> np.ndarray:
     numpy.ndarray of int64
         Indices of the kept boxes, by falling score (empty when ``N == 0``).
     """
-    boxes = _check_boxes(boxes, "boxes")
-    threshold = _check_threshold(iou_threshold)
-    order = np.argsort(-_check_scores(scores, "scores", boxes, "boxes"), kind="stable")
+    boxes = check_boxes(boxes, "boxes")
+    threshold = check_threshold(iou_threshold)
+    order = np.argsort(-check_scores(scores, "scores", boxes, "boxes"), kind="stable")
     x1, y1, x2, y2 = boxes[order].T.copy()  # best box first, one contiguous array per side
     area = (x2 - x1) * (y2 - y1)
     remaining, keep = np.arange(len(order)), []  # ranks still in the running
@@ -215,9 +221,9 @@ def match_detections(boxes, scores, gt_boxes, iou_threshold=0.5) -> np.ndarray:
     later box, as pycocotools does); without one it is a false positive. This is COCO's rule.
     Returns, for each detection in input order, the index of its ground-truth box or -1.
     """
-    boxes = _check_boxes(boxes, "boxes")
-    scores = _check_scores(scores, "scores", boxes, "boxes")
-    gt_boxes, threshold = _check_boxes(gt_boxes, "gt_boxes"), _check_threshold(iou_threshold)
+    boxes = check_boxes(boxes, "boxes")
+    scores = check_scores(scores, "scores", boxes, "boxes")
+    gt_boxes, threshold = check_boxes(gt_boxes, "gt_boxes"), check_threshold(iou_threshold)
     return _match(boxes, scores, gt_boxes, threshold)
 
 
@@ -252,7 +258,7 @@ def precision_recall(pred_boxes, pred_scores, gt_boxes, iou_threshold=0.5) -> Pr
         If there is no ground-truth box at all: recall (and AP) is then undefined.
     """
     images = _check_images(pred_boxes, pred_scores, gt_boxes)
-    return _curve(images, _check_threshold(iou_threshold))
+    return _curve(images, check_threshold(iou_threshold))
 
 
 def _curve(images, threshold) -> PrecisionRecall:
@@ -310,7 +316,7 @@ def average_precision_range(pred_boxes, pred_scores, gt_boxes, thresholds=IOU_TH
     values = np.asarray(thresholds)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"thresholds must be a non-empty 1-D sequence, got shape {values.shape}")
-    values = [_check_threshold(t, "thresholds") for t in values.tolist()]
+    values = [check_threshold(t, "thresholds") for t in values.tolist()]
     images = _check_images(pred_boxes, pred_scores, gt_boxes)  # once for all thresholds
     return float(np.mean([_average(_curve(images, t)) for t in values]))
 
@@ -390,7 +396,7 @@ def detect_multiscale(
     if window[0] > image.shape[0] or window[1] > image.shape[1]:
         raise ValueError(f"window {window} is larger than the image {image.shape}")
     score_threshold = _check_number(score_threshold, "score_threshold")
-    _check_threshold(iou_threshold)
+    check_threshold(iou_threshold)
     raw_boxes, raw_scores = [np.empty((0, 4))], [np.empty(0)]
     for _, level in pyramid(image, scale, min_size=window):
         windows, boxes = sliding_windows(level, window, step)

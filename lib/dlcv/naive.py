@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcv.conv import check_conv2d_args, resolve_padding
-from dlcv.detect import _check_boxes, _check_scores, _check_threshold  # the same checks
+from dlcv.detect import check_boxes, check_scores, check_threshold  # the same checks and messages
 from dlcv.validate import as_float_array, int_pair
 
 __all__ = [
@@ -167,7 +167,7 @@ def _pair_iou(a, b) -> float:
 
 def box_iou(boxes_a, boxes_b) -> np.ndarray:
     """IoU of every pair of boxes, one pair at a time, as :func:`dlcv.detect.box_iou`."""
-    a, b = _check_boxes(boxes_a, "boxes_a").tolist(), _check_boxes(boxes_b, "boxes_b").tolist()
+    a, b = check_boxes(boxes_a, "boxes_a").tolist(), check_boxes(boxes_b, "boxes_b").tolist()
     return np.array([[_pair_iou(p, q) for q in b] for p in a]).reshape(len(a), len(b))
 
 
@@ -177,9 +177,9 @@ def nms(boxes, scores, iou_threshold=0.5) -> np.ndarray:
     Down the boxes by falling score (ties: earlier index first), each box not yet
     suppressed is kept and suppresses every later box it overlaps by IoU > iou_threshold.
     """
-    boxes = _check_boxes(boxes, "boxes")
-    order = np.argsort(-_check_scores(scores, "scores", boxes, "boxes"), kind="stable").tolist()
-    threshold, rows = _check_threshold(iou_threshold), boxes.tolist()
+    boxes = check_boxes(boxes, "boxes")
+    order = np.argsort(-check_scores(scores, "scores", boxes, "boxes"), kind="stable").tolist()
+    threshold, rows = check_threshold(iou_threshold), boxes.tolist()
     suppressed, keep = [False] * len(rows), []
     for rank, i in enumerate(order):
         if suppressed[i]:
