@@ -47,6 +47,7 @@ __all__ = [
     "conv_feature_maps",
     "evaluate",
     "fit",
+    "minimise",
     "predict",
     "predict_proba",
     "train_epoch",
@@ -239,6 +240,71 @@ def fit(
                 print(_summary_line(history, epochs), flush=True)
     model.eval()
     return history
+
+
+def minimise(
+    model: Sequential,
+    x: np.ndarray,
+    targets,
+    loss: Callable,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    optimizer=None,
+    seed: int = 0,
+    lr_decay: float = 1.0,
+    progress: bool = False,
+    threads: int | None = 1,
+) -> list[float]:
+    """Train ``model`` in mini-batches to minimise any ``loss`` (regression, detection).
+
+    The same four steps as :func:`train_epoch`, with the loss given: ``loss(output,
+    batch_targets)`` returns ``(value, d value / d output)``. ``targets`` is an array, or a
+    tuple of arrays, whose first axis matches ``x``; a batch takes the same rows of each.
+    Returns the mean loss of every epoch. Raises :class:`TrainingDivergedError` when a
+    batch's loss is not finite.
+    """
+    epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
+    optimizer = Adam() if optimizer is None else optimizer
+    if not callable(loss):
+        raise TypeError(f"loss must be a function (output, targets) -> (loss, grad), got {loss!r}")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay!r}")
+    x = np.asarray(x, dtype=model.dtype)
+    parts = targets if isinstance(targets, tuple) else (targets,)
+    for i, part in enumerate(parts):
+        if len(part) != len(x):
+            raise ValueError(f"targets[{i}] has {len(part)} rows for {len(x)} inputs in x")
+    shuffle = np.random.default_rng(seed)
+    threads = None if threads is None else check_int(threads, "threads", 1)
+    limit = contextlib.nullcontext() if threads is None else threadpool_limits(threads, "blas")
+    losses = []
+    n_batches = -(-len(x) // batch_size)
+    with limit:
+        for epoch in range(1, epochs + 1):
+            order = shuffle.permutation(len(x))
+            model.train()
+            total = 0.0
+            bar = tqdm(desc=f"epoch {epoch}/{epochs}", total=len(x), unit="img", leave=False,
+                       disable=not progress)  # fmt: skip
+            for first in range(0, len(x), batch_size):
+                batch = order[first : first + batch_size]
+                picked = tuple(np.asarray(p)[batch] for p in parts)
+                output = model.forward(x[batch])
+                value, doutput = loss(output, picked if isinstance(targets, tuple) else picked[0])
+                if not np.isfinite(value):
+                    bar.close()
+                    raise _diverged(value, first // batch_size + 1, n_batches, optimizer)
+                model.backward(doutput.astype(output.dtype, copy=False), input_grad=False)
+                optimizer.step(model)
+                total += float(value) * len(batch)
+                bar.update(len(batch))
+            bar.close()
+            losses.append(total / len(x))
+            if lr_decay != 1:
+                optimizer.lr *= lr_decay
+    model.eval()
+    return losses
 
 
 def train_epoch(model, x, y, optimizer, *, batch_size=64, rng=None, bar=None):
