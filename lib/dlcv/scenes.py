@@ -255,6 +255,14 @@ class RoadObject:
             raise ValueError(f"kind must index CLASSES {CLASSES}, got {self.kind}")
         if not isinstance(self.z, numbers.Real) or not 2 <= self.z <= 200:
             raise ValueError(f"z must be between 2 and 200 m, got {self.z!r}")
+        if not isinstance(self.lateral, numbers.Real) or not math.isfinite(self.lateral):
+            raise TypeError(f"lateral must be a finite real number (m), got {self.lateral!r}")
+        try:
+            rgb = np.asarray(self.colour, dtype=float)
+        except (TypeError, ValueError):
+            rgb = np.full(1, np.nan)
+        if rgb.shape != (3,) or not np.all((rgb >= 0) & (rgb <= 1)):
+            raise ValueError(f"colour must be 3 numbers (RGB) in [0, 1], got {self.colour!r}")
         if self.kind == 2 and self.state not in range(len(LIGHT_STATES)):
             raise ValueError(
                 f"a traffic light needs a state indexing {LIGHT_STATES}, got {self.state!r}"
@@ -601,8 +609,14 @@ def render(
             part = (x1 + fx1 * bw, y1 + fy1 * bh, x1 + fx2 * bw, y1 + fy2 * bh)
             col = _part_colour(role, obj, illum, lighting)
             _rect(image, canvas_alpha, col, part, mask, index, ellipse)
-        depth[mask == index] = obj.z
-        boxes.append(clipped)  # the board's bounds, clipped to the frame
+        drawn_rows, drawn_cols = np.nonzero(mask == index)
+        depth[drawn_rows, drawn_cols] = obj.z
+        # the board's bounds clipped to the frame, tightened to the pixels drawn where the
+        # frame's edge cuts the sprite (a car cut at its side shows no cabin or wheels there)
+        drawn = (drawn_cols.min(), drawn_rows.min(), drawn_cols.max() + 1, drawn_rows.max() + 1)
+        boxes.append(
+            np.concatenate([np.maximum(clipped[:2], drawn[:2]), np.minimum(clipped[2:], drawn[2:])])
+        )
         kept.append(obj)
 
     # atmosphere, glare, exposure, the sensor
