@@ -23,8 +23,9 @@ from dlcv.scenes import LIGHT_STATES, light_crops, random_scene
 RED, AMBER, GREEN, OFF = range(4)
 LAMPS = {RED: (1.0, 0.12, 0.08), AMBER: (1.0, 0.62, 0.05), GREEN: (0.1, 1.0, 0.6)}
 ROWS = {RED: slice(2, 8), AMBER: slice(9, 15), GREEN: slice(16, 22)}  # top, middle, bottom
-# measured with scripts/train_light_cnn.py's shipped network: 100 % on these crops; a floor
-# far below (random weights score about 25 %) that still fails for an untrained network
+# the shipped network (commit c5971c5) reads all 45 lights of validation scenes 5000-5079
+# (100 %; 99.3 % on the 754 of the script's validation part); untrained networks of seeds
+# 0-5 read 13-29 %. The floor lies far below the one and far above the other.
 SHIPPED_FLOOR = 0.8
 
 
