@@ -103,8 +103,12 @@ def test_minimise_fits_a_regression_and_reports_divergence():
     model = Sequential([Dense(3, 1, rng=0)])
     losses = minimise(model, x, y, lanes.lane_loss, epochs=30, batch_size=32, optimizer=Adam(0.05))
     assert losses[-1] < 0.01 * losses[0]
-    with pytest.raises(TrainingDivergedError):
+    seen = []
+    minimise(model, x, y, lanes.lane_loss, epochs=2, on_epoch=lambda e, v: seen.append((e, v)))
+    assert [e for e, _ in seen] == [1, 2] and all(np.isfinite(v) for _, v in seen)
+    with pytest.raises(TrainingDivergedError, match=r"at epoch \d+, batch \d+ of 4") as info:
         minimise(model, x, y, lanes.lane_loss, epochs=3, optimizer=SGD(1e12))
+    assert info.value.epoch >= 1 and len(info.value.history) == info.value.epoch - 1
     with pytest.raises(ValueError, match=r"targets\[0\] has 10 rows for 256"):
         minimise(model, x, y[:10], lanes.lane_loss)
     with pytest.raises(TypeError, match="loss must be a function"):

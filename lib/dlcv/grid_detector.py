@@ -29,13 +29,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from dlcv.detect import check_boxes, check_threshold, nms
 from dlcv.layers import Conv2D, MaxPool2D, ReLU, Sequential, evaluation_mode
 from dlcv.optim import Adam
-from dlcv.train import TrainingDivergedError
+from dlcv.train import TrainingDivergedError, minimise
 from dlcv.validate import check_int, generator, int_pair
 
 __all__ = [
@@ -506,46 +504,30 @@ def train_grid_detector(
         if not (isinstance(validation, tuple) and len(validation) == 3):
             raise TypeError("validation must be a tuple (images, boxes_list, classes_list)")
         validation = _check_images(model, *validation, "validation data")
-    shuffle, n_batches = np.random.default_rng(seed), -(-len(images) // batch_size)
-    limit = threadpool_limits(None if threads is None else check_int(threads, "threads", 1), "blas")
-    history = []
-    with limit:
-        for epoch in range(1, epochs + 1):
-            start, order = time.perf_counter(), shuffle.permutation(len(images))
-            totals = dict.fromkeys(("loss", "objectness", "box", "class"), 0.0)
-            model.train()
-            bar = tqdm(
-                desc=f"epoch {epoch}/{epochs}",
-                total=len(images),
-                unit="img",
-                leave=False,
-                disable=not progress,
-            )
-            with bar:
-                for b, first in enumerate(range(0, len(images), batch_size), start=1):
-                    batch = order[first : first + batch_size]
-                    out = model.forward(images[batch])
-                    finite = np.isfinite(out).all()  # NaN weights: the output's NaN is the news
-                    if finite:
-                        loss, dout, parts = detection_loss(out, targets[batch], weights, pos_weight)
-                    if not (finite and np.isfinite(loss)):
-                        raise TrainingDivergedError(
-                            f"the {'loss' if finite else 'output'} became non-finite at epoch "
-                            f"{epoch}, batch {b} of {n_batches}: training diverged. Lower the "
-                            f"learning rate (lr={getattr(optimizer, 'lr', '?')}).",
-                            epoch,
-                            b,
-                            history,
-                        )
-                    model.backward(dout, input_grad=False)
-                    optimizer.step(model)
-                    for key, value in {"loss": loss, **parts}.items():
-                        totals[key] += value * len(batch) / len(images)
-                    bar.update(len(batch))
-            record = {"epoch": epoch, **totals}
-            if validation is not None:
-                val = _evaluate(model, *validation, batch_size, weights, pos_weight)
-                record.update({f"val_{key}": value for key, value in val.items()})
-            history.append({**record, "seconds": time.perf_counter() - start})
-    model.eval()
+    history, totals, start = [], {}, [time.perf_counter()]
+
+    def loss(out, batch_targets):
+        if not np.isfinite(out).all():  # NaN weights: the output's NaN is the news
+            return np.nan, out
+        value, dout, parts = detection_loss(out, batch_targets, weights, pos_weight)
+        for key, part in {"loss": value, **parts}.items():
+            totals[key] = totals.get(key, 0.0) + part * len(out) / len(images)
+        return value, dout
+
+    def record(epoch, _):
+        row = {"epoch": epoch, **totals}
+        if validation is not None:
+            val = _evaluate(model, *validation, batch_size, weights, pos_weight)
+            row.update({f"val_{key}": value for key, value in val.items()})
+        history.append({**row, "seconds": time.perf_counter() - start[0]})
+        totals.clear()
+        start[0] = time.perf_counter()
+
+    try:
+        minimise(model, images, targets, loss, epochs=epochs, batch_size=batch_size,
+                 optimizer=optimizer, seed=seed, progress=progress, threads=threads,
+                 on_epoch=record)  # fmt: skip
+    except TrainingDivergedError as error:
+        error.history = history
+        raise
     return history

@@ -255,23 +255,30 @@ def minimise(
     lr_decay: float = 1.0,
     progress: bool = False,
     threads: int | None = 1,
+    on_epoch: Callable | None = None,
 ) -> list[float]:
     """Train ``model`` in mini-batches to minimise any ``loss`` (regression, detection).
 
     The same four steps as :func:`train_epoch`, with the loss given: ``loss(output,
-    batch_targets)`` returns ``(value, d value / d output)``. ``targets`` is an array, or a
-    tuple of arrays, whose first axis matches ``x``; a batch takes the same rows of each.
-    Returns the mean loss of every epoch. Raises :class:`TrainingDivergedError` when a
-    batch's loss is not finite.
+    batch_targets)`` returns ``(value, d value / d output)``. ``targets`` is an array, a
+    tuple of arrays, or any object with ``len`` and indexing by an array of rows (e.g.
+    :class:`dlcv.grid_detector.GridTargets`), whose rows match ``x``; a batch takes the
+    same rows of each. ``on_epoch(epoch, mean_loss)``, if given, runs after every epoch
+    (to validate or record). Returns the mean loss of every epoch. Raises
+    :class:`TrainingDivergedError` (with its epoch and batch) when a batch's loss is not
+    finite.
     """
     epochs, batch_size = check_int(epochs, "epochs", 1), check_int(batch_size, "batch_size", 1)
     optimizer = Adam() if optimizer is None else optimizer
     if not callable(loss):
         raise TypeError(f"loss must be a function (output, targets) -> (loss, grad), got {loss!r}")
+    if on_epoch is not None and not callable(on_epoch):
+        raise TypeError(f"on_epoch must be a function (epoch, loss), got {on_epoch!r}")
     if not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay!r}")
     x = np.asarray(x, dtype=model.dtype)
     parts = targets if isinstance(targets, tuple) else (targets,)
+    parts = tuple(np.asarray(p) if isinstance(p, list) else p for p in parts)
     for i, part in enumerate(parts):
         if len(part) != len(x):
             raise ValueError(f"targets[{i}] has {len(part)} rows for {len(x)} inputs in x")
@@ -287,22 +294,30 @@ def minimise(
             total = 0.0
             bar = tqdm(desc=f"epoch {epoch}/{epochs}", total=len(x), unit="img", leave=False,
                        disable=not progress)  # fmt: skip
-            for first in range(0, len(x), batch_size):
-                batch = order[first : first + batch_size]
-                picked = tuple(np.asarray(p)[batch] for p in parts)
-                output = model.forward(x[batch])
-                value, doutput = loss(output, picked if isinstance(targets, tuple) else picked[0])
-                if not np.isfinite(value):
-                    bar.close()
-                    raise _diverged(value, first // batch_size + 1, n_batches, optimizer)
-                model.backward(doutput.astype(output.dtype, copy=False), input_grad=False)
-                optimizer.step(model)
-                total += float(value) * len(batch)
-                bar.update(len(batch))
-            bar.close()
+            with bar:
+                for first in range(0, len(x), batch_size):
+                    batch = order[first : first + batch_size]
+                    picked = tuple(p[batch] for p in parts)
+                    output = model.forward(x[batch])
+                    value, doutput = loss(
+                        output, picked if isinstance(targets, tuple) else picked[0]
+                    )
+                    if not np.isfinite(value):
+                        error = _diverged(value, first // batch_size + 1, n_batches, optimizer)
+                        error.epoch, error.history = epoch, losses
+                        error.args = (
+                            error.args[0].replace("at batch", f"at epoch {epoch}, batch", 1),
+                        )
+                        raise error
+                    model.backward(doutput.astype(output.dtype, copy=False), input_grad=False)
+                    optimizer.step(model)
+                    total += float(value) * len(batch)
+                    bar.update(len(batch))
             losses.append(total / len(x))
             if lr_decay != 1:
                 optimizer.lr *= lr_decay
+            if on_epoch is not None:
+                on_epoch(epoch, losses[-1])
     model.eval()
     return losses
 
