@@ -17,6 +17,7 @@ from skimage.transform import resize
 from dlcv.detect import (
     IOU_THRESHOLDS,
     average_precision,
+    average_precision_by_class,
     average_precision_range,
     box_iou,
     detect_multiscale,
@@ -491,3 +492,51 @@ ok = np.array([[0, 0, 1, 1], [0, 0, 2, 2], [1, 1, 3, 3]], dtype=float)
 def test_bad_input_errors_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- several classes -------------------------------------------------------------------------
+
+
+class _Found:
+    def __init__(self, boxes, scores, classes):
+        self.boxes, self.scores, self.classes = boxes, scores, classes
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=seeds)
+def test_average_precision_by_class_is_per_class_average_precision(seed):
+    rng = np.random.default_rng(seed)
+    pred_boxes, pred_scores, gt_boxes = random_scene(rng)
+    found = [_Found(b, s, rng.integers(0, 3, len(b))) for b, s in zip(pred_boxes, pred_scores,
+                                                                       strict=True)]  # fmt: skip
+    gt_classes = [rng.integers(0, 3, len(g)) for g in gt_boxes]
+    names = ("a", "b", "c")
+    result = average_precision_by_class(found, gt_boxes, gt_classes, names, (0.5, 0.75))
+    for k, name in enumerate(names):
+        truth = [g[c == k] for g, c in zip(gt_boxes, gt_classes, strict=True)]
+        if sum(len(t) for t in truth) == 0:
+            assert name not in result  # AP undefined: the class is left out
+            continue
+        boxes = [f.boxes[f.classes == k] for f in found]
+        scores = [f.scores[f.classes == k] for f in found]
+        row = result[name]
+        assert row["objects"] == sum(len(t) for t in truth)
+        assert row["AP50"] == average_precision(boxes, scores, truth, 0.5)
+        assert row["AP75"] == average_precision(boxes, scores, truth, 0.75)
+        assert row["AP50_95"] == pytest.approx(average_precision_range(boxes, scores, truth))
+
+
+def test_average_precision_by_class_errors_name_the_argument():
+    ok = [_Found(np.array([[0, 0, 2, 2.0]]), np.array([0.9]), np.array([0]))]
+    gt, kinds = [np.array([[0, 0, 2, 2.0]])], [np.array([0])]
+    assert average_precision_by_class(ok, gt, kinds, ("x",))["x"]["AP50"] == 1.0
+    with pytest.raises(TypeError, match="found must be a list"):
+        average_precision_by_class(ok[0], gt, kinds, ("x",))
+    with pytest.raises(ValueError, match="one entry per image"):
+        average_precision_by_class(ok, gt * 2, kinds, ("x",))
+    with pytest.raises(TypeError, match=r"found\[0\] must have boxes, scores and classes"):
+        average_precision_by_class([(1, 2)], gt, kinds, ("x",))
+    with pytest.raises(ValueError, match=r"gt_classes\[0\] must have one class per box"):
+        average_precision_by_class(ok, gt, [np.array([0, 1])], ("x",))
+    with pytest.raises(ValueError, match="thresholds must be in"):
+        average_precision_by_class(ok, gt, kinds, ("x",), thresholds=(1.5,))

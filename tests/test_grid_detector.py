@@ -337,3 +337,34 @@ def test_the_network_survives_a_save_and_load_round_trip(tmp_path):
     before = model.forward(x)
     again = load(save(model, tmp_path / "grid.npz"))
     assert np.array_equal(again.forward(x), before)
+
+
+def test_detect_objects_is_decode_of_the_forward_pass_in_batches():
+    from dlcv.scenes import scene_batch
+
+    model = gd.load_road_detector()
+    images, frames = scene_batch(range(5), "validation")
+    found = gd.detect_objects(model, images, score_threshold=0.2, batch_size=2)
+    direct = gd.decode(model.forward(images), 0.2, image_shape=images.shape[2:])
+    assert len(found) == 5
+    for a, b in zip(found, direct, strict=True):
+        np.testing.assert_allclose(a.boxes, b.boxes, rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(a.classes, b.classes)
+    assert model.metadata["made_by"].startswith("python scripts/road_detector.py")
+    # the shipped network finds most objects of these frames at IoU 0.5
+    from dlcv.detect import average_precision_by_class
+    from dlcv.scenes import CLASSES
+
+    aps = average_precision_by_class(found, [f.boxes for f in frames],
+                                     [f.classes for f in frames], CLASSES)  # fmt: skip
+    assert aps["car"]["AP50"] > 0.6
+
+
+def test_detect_objects_checks_its_input():
+    model = gd.load_road_detector()
+    with pytest.raises(ValueError, match=r"images must be float RGB images of shape \(N, 3"):
+        gd.detect_objects(model, np.zeros((2, 96, 128, 3), np.float32))
+    with pytest.raises(ValueError, match="N >= 1"):
+        gd.detect_objects(model, np.zeros((0, 3, 96, 128), np.float32))
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        gd.detect_objects(model, np.zeros((1, 3, 96, 128), np.float32), batch_size=0)

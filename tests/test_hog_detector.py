@@ -99,8 +99,9 @@ def test_trained_car_detector_finds_cars(car_detector):
 
 def test_save_and_load_give_the_same_detections(car_detector, tmp_path):
     d, _ = car_detector
-    d.save(tmp_path / "hog.npz")
+    d.save(tmp_path / "hog.npz", metadata={"made_by": "a test", "C": 0.1})
     e = HogSvmDetector.load(tmp_path / "hog.npz")
+    assert e.metadata == {"made_by": "a test", "C": 0.1}
     assert e.detectors[0].params() == d.detectors[0].params()
     image = random_scene(3, "validation").image
     a, b = d.detect(image, min_height=12.0), e.detect(image, min_height=12.0)

@@ -28,6 +28,7 @@ __all__ = [
     "Detections",
     "PrecisionRecall",
     "average_precision",
+    "average_precision_by_class",
     "average_precision_range",
     "box_iou",
     "check_boxes",
@@ -319,6 +320,64 @@ def average_precision_range(pred_boxes, pred_scores, gt_boxes, thresholds=IOU_TH
     values = [check_threshold(t, "thresholds") for t in values.tolist()]
     images = _check_images(pred_boxes, pred_scores, gt_boxes)  # once for all thresholds
     return float(np.mean([_average(_curve(images, t)) for t in values]))
+
+
+def average_precision_by_class(found, gt_boxes, gt_classes, classes, thresholds=(0.5, 0.75)):
+    """AP of each class of a multi-class detector, at single IoU thresholds and COCO's range.
+
+    Parameters
+    ----------
+    found : list, one entry per image
+        Each with attributes ``boxes (K, 4)``, ``scores (K,)`` and ``classes (K,)`` (integer
+        indices into ``classes``), as the course's detectors return them.
+    gt_boxes, gt_classes : lists, one entry per image
+        True boxes ``(G_i, 4)`` and their class indices ``(G_i,)``.
+    classes : sequence of str
+        The class names; index ``k`` names class ``k``.
+    thresholds : sequence of float in (0, 1]
+        Single IoU thresholds to report besides AP@[.5:.95].
+
+    Returns
+    -------
+    dict
+        ``{name: {"objects": G, "AP50": ..., "AP75": ..., "AP50_95": ...}}`` (keys ``AP`` and
+        the threshold in hundredths); a class without any true box is left out (its AP is
+        undefined).
+    """
+    for name, value in (("found", found), ("gt_boxes", gt_boxes), ("gt_classes", gt_classes)):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name} must be a list of one entry per image, got "
+                            f"{type(value).__name__}")  # fmt: skip
+    lengths = {"found": len(found), "gt_boxes": len(gt_boxes), "gt_classes": len(gt_classes)}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"the three lists must have one entry per image, got lengths {lengths}")
+    for i, f in enumerate(found):
+        if not all(hasattr(f, a) for a in ("boxes", "scores", "classes")):
+            raise TypeError(f"found[{i}] must have boxes, scores and classes, got "
+                            f"{type(f).__name__}")  # fmt: skip
+    labels = []
+    for i, (boxes, kinds) in enumerate(zip(gt_boxes, gt_classes, strict=True)):
+        boxes, kinds = check_boxes(boxes, f"gt_boxes[{i}]"), np.asarray(kinds)
+        if kinds.shape != (len(boxes),):
+            raise ValueError(f"gt_classes[{i}] must have one class per box of gt_boxes[{i}] "
+                             f"{boxes.shape}, got shape {kinds.shape}")  # fmt: skip
+        labels.append((boxes, kinds))
+    singles = [check_threshold(t, "thresholds") for t in np.atleast_1d(thresholds).tolist()]
+    out = {}
+    for k, name in enumerate(classes):
+        truth = [b[kinds == k] for b, kinds in labels]
+        n = sum(len(t) for t in truth)
+        if n == 0:
+            continue
+        keep = [np.asarray(f.classes) == k for f in found]
+        boxes = [np.asarray(f.boxes)[m] for f, m in zip(found, keep, strict=True)]
+        scores = [np.asarray(f.scores)[m] for f, m in zip(found, keep, strict=True)]
+        images = _check_images(boxes, scores, truth)
+        row = {"objects": n}
+        row |= {f"AP{round(t * 100)}": _average(_curve(images, t)) for t in singles}
+        row["AP50_95"] = float(np.mean([_average(_curve(images, t)) for t in IOU_THRESHOLDS]))
+        out[name] = row
+    return out
 
 
 # --- a sliding-window detector -------------------------------------------------------------

@@ -23,6 +23,7 @@ so :func:`encode_targets` stores ``sigmoid(tx)`` (the centre's offset in its cel
 
 from __future__ import annotations
 
+import functools
 import numbers
 import time
 from dataclasses import dataclass
@@ -41,9 +42,11 @@ __all__ = [
     "GridTargets",
     "decode",
     "decode_raw",
+    "detect_objects",
     "detection_loss",
     "encode_targets",
     "grid_detector_net",
+    "load_road_detector",
     "target_output",
     "train_grid_detector",
 ]
@@ -531,3 +534,39 @@ def train_grid_detector(
         error.history = history
         raise
     return history
+
+
+def detect_objects(model: Sequential, images, score_threshold=0.5, iou_threshold=0.5,
+                   class_agnostic_nms=False, batch_size=128) -> list:  # fmt: skip
+    """Run a grid detector on ``images`` (N, 3, H, W) in batches and :func:`decode` them.
+
+    Returns one :class:`GridDetections` per image, boxes in image pixels. The model is put
+    in evaluation mode for the run and left as it was.
+    """
+    arr = np.asarray(images)
+    if arr.ndim != 4 or arr.shape[1] != 3 or arr.dtype.kind != "f" or len(arr) == 0:
+        raise ValueError(f"images must be float RGB images of shape (N, 3, H, W), N >= 1, got "
+                         f"{arr.dtype} {arr.shape}")  # fmt: skip
+    check_int(batch_size, "batch_size", 1)
+    with evaluation_mode(model):
+        output = np.concatenate(
+            [model.forward(arr[i : i + batch_size]) for i in range(0, len(arr), batch_size)]
+        )
+    return decode(output, score_threshold, iou_threshold, image_shape=arr.shape[2:],
+                  class_agnostic_nms=class_agnostic_nms)  # fmt: skip
+
+
+@functools.cache
+def _load_road_detector() -> Sequential:
+    from importlib.resources import files
+
+    from dlcv.models import load
+
+    return load(files("dlcv") / "assets" / "road_detector.npz")
+
+
+def load_road_detector() -> Sequential:
+    """The grid detector trained by ``scripts/road_detector.py`` on generated road frames
+    (classes :data:`dlcv.scenes.CLASSES`; cached, evaluation mode; ``.metadata`` records how
+    it was made)."""
+    return _load_road_detector().eval()

@@ -30,7 +30,9 @@ Settings (C = 0.1, not Dalal & Triggs' 0.01, which left traffic lights at AP 0.1
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 import numbers
 from typing import NamedTuple
 
@@ -52,6 +54,7 @@ __all__ = [
     "ClassDetections",
     "HogDetector",
     "HogSvmDetector",
+    "load_hog_detector",
     "positives_and_negatives",
 ]
 
@@ -412,6 +415,7 @@ class HogSvmDetector:
         ):
             raise TypeError(f"detectors must be a dict class -> HogDetector, got {detectors!r}")
         self.detectors = {_kind(k): d for k, d in detectors.items()}
+        self.metadata = {}
 
     def fit(self, frames, n_negative_per_frame=10, mining_frames=None, hard_per_frame=200,
             rng=0, **scan):  # fmt: skip
@@ -458,9 +462,10 @@ class HogSvmDetector:
         return ClassDetections(np.concatenate(boxes), np.concatenate(scores),
                                np.concatenate(classes))  # fmt: skip
 
-    def save(self, path):
-        """Write every class's SVM and HOG settings to an .npz (no pickle)."""
-        arrays = {}
+    def save(self, path, metadata: dict | None = None):
+        """Write every class's SVM and HOG settings to an .npz (no pickle), with ``metadata``
+        (a JSON-able dict: how it was made, how well it does) that :meth:`load` restores."""
+        arrays = {"metadata": np.array(json.dumps(metadata or {}))}
         for k, d in self.detectors.items():
             d._require_fitted()
             p = d.params()
@@ -476,4 +481,20 @@ class HogSvmDetector:
                 d = HogDetector(**{n: z[f"{k}_{n}"].tolist() for n in _PARAMS})
                 d.coef_, d.intercept_ = z[f"{k}_coef"].copy(), float(z[f"{k}_intercept"])
                 detectors[k] = d
-        return cls(detectors)
+            metadata = json.loads(str(z["metadata"])) if "metadata" in z.files else {}
+        out = cls(detectors)
+        out.metadata = metadata
+        return out
+
+
+@functools.cache
+def _load_hog_detector() -> HogSvmDetector:
+    from importlib.resources import files
+
+    return HogSvmDetector.load(files("dlcv") / "assets" / "hog_detector.npz")
+
+
+def load_hog_detector() -> HogSvmDetector:
+    """The HOG + SVM detectors trained by ``scripts/hog_detector.py`` (cached; ``.metadata``
+    records how they were made)."""
+    return _load_hog_detector()
