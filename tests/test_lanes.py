@@ -140,3 +140,14 @@ def test_shipped_lane_cnn_is_the_recorded_one_and_finds_lanes():
     _, metres = lanes.lane_errors(lanes.cnn_lanes(model, x), frames)
     # at 5-15 m: all 120 points of these frames within 0.5 m; untrained weights: 5 %
     assert np.nanmean(metres[:, :, :3] <= 0.5) > 0.7
+
+
+def test_the_chosen_hough_settings_are_the_ones_the_script_recorded():
+    from importlib.resources import files
+
+    from dlcv.lanes import load_hough_settings
+
+    settings = load_hough_settings()
+    header = (files("dlcv") / "assets" / "lane_results.csv").read_text().splitlines()
+    recorded = next(line for line in header if line.startswith("# Hough settings chosen"))
+    assert recorded.endswith(repr(settings))

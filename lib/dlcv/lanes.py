@@ -42,6 +42,7 @@ __all__ = [
     "lane_errors",
     "lane_loss",
     "lane_targets",
+    "load_hough_settings",
     "load_lane_cnn",
 ]
 
@@ -247,6 +248,24 @@ def _load_lane_cnn() -> Sequential:
 def load_lane_cnn() -> Sequential:
     """The lane CNN trained by ``scripts/lane_experiment.py`` (cached; evaluation mode)."""
     return _load_lane_cnn().eval()
+
+
+def load_hough_settings() -> HoughSettings:
+    """The Hough settings ``scripts/lane_experiment.py`` chose on validation frames: the best
+    row of its grid (``lane_hough_grid.csv``; the first of equal rows, as the script keeps)."""
+    from importlib.resources import files
+
+    from dlcv.grid import read_csv
+
+    rows, _ = read_csv(files("dlcv") / "assets" / "lane_hough_grid.csv")
+    best = max(rows, key=lambda r: r["validation_within"])  # max keeps the first of ties
+    low, high = (int(t) for t in str(best["canny"]).strip("()").split(","))
+    return HoughSettings(
+        canny=(low, high),
+        votes=int(best["votes"]),
+        min_length=int(best["min_length"]),
+        max_gap=int(best["max_gap"]),
+    )
 
 
 def lane_errors(predicted, frames, distances=LANE_DISTANCES) -> tuple[np.ndarray, np.ndarray]:
