@@ -177,3 +177,18 @@ def test_bad_inputs_name_the_argument():
     assert d.detect(frame.image, score_threshold=np.int64(5), min_height=12).boxes.shape == (0, 4)
     _, none = positives_and_negatives([frame], "car", (16, 20), 0)
     assert none.shape == (0, 24, 28, 3)
+
+
+def test_the_shipped_detector_loads_with_its_record_and_finds_cars():
+    from dlcv.hog_detector import load_hog_detector
+
+    detector = load_hog_detector()
+    assert detector.metadata["made_by"] == "python scripts/hog_detector.py"
+    assert detector.metadata["C"] == detector.detectors[0].C
+    assert sorted(detector.detectors) == [0, 1, 2]
+    frames = [random_scene(s, "validation") for s in range(3000, 3012)]
+    found = [detector.detect(f.image, score_threshold=0.0) for f in frames]
+    car = [(d.boxes[d.classes == 0], d.scores[d.classes == 0]) for d in found]
+    ap = average_precision([b for b, _ in car], [s for _, s in car],
+                           [f.boxes[f.classes == 0] for f in frames])  # fmt: skip
+    assert ap > 0.4  # the script's test AP@0.5 for cars is 0.72
