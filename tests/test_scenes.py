@@ -2,6 +2,7 @@
 lanes) against the rendered pixels, determinism, what each condition does to a frame
 (measured), and every bad argument."""
 
+import copy
 import math
 
 import numpy as np
@@ -327,6 +328,29 @@ def test_same_seed_same_frame_and_splits_differ():
     assert np.array_equal(
         f.image, render(Road(), [RoadObject(2, 3.0, 12.0, state=0)], seed=7).image
     )
+
+
+@pytest.mark.parametrize("condition", [None, *CONDITIONS])
+def test_a_frame_keeps_what_redraws_it_bit_for_bit(condition):
+    for seed in range(6):
+        f = random_scene(seed, "test", condition)
+        assert len(f.objects) == len(f.boxes)
+        assert [o.kind for o in f.objects] == f.classes.tolist()
+        assert [o.z for o in f.objects] == f.distances.tolist()
+        assert [o.state if o.kind == 2 else -1 for o in f.objects] == f.states.tolist()
+        assert set(f.conditions) == {"lighting", "weather", "shadows", "noise", "blur", "seed"}
+        kept = copy.deepcopy(f.conditions["seed"])  # a Generator: drawing advances it
+        again = render(f.road, f.objects, camera=f.camera,
+                       **{**f.conditions, "seed": copy.deepcopy(kept)})  # fmt: skip
+        np.testing.assert_array_equal(again.image, f.image)
+        np.testing.assert_array_equal(again.boxes, f.boxes)
+        np.testing.assert_array_equal(again.mask, f.mask)
+        assert again.conditions["seed"].bit_generator.state == kept.bit_generator.state
+    f = render(Road(curvature=0.004), [RoadObject(0, 0.0, 12.0), RoadObject(0, 0.0, 300 / 2)],
+               seed=np.int64(7))  # fmt: skip
+    assert f.conditions["seed"] == 7 and type(f.conditions["seed"]) is int
+    assert f.objects == (RoadObject(0, 0.0, 12.0),)  # the far car is under 3 pixels: left out
+    np.testing.assert_array_equal(render(f.road, f.objects, **f.conditions).image, f.image)
 
 
 @pytest.mark.parametrize("condition", [c for c in CONDITIONS if c not in ("clean", "curves")])

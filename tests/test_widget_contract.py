@@ -27,6 +27,7 @@ from dlcv.transfer import load_target_digits, load_transfer_results
 from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
 from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.driving import DrivingExplorer
 from dlcv.widgets.faces import FaceExplorer
 from dlcv.widgets.features import FeatureExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
@@ -137,6 +138,10 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     )),
     # the face explorer's controls are bounded sliders, menus and toggles
     "face explorer": (_face_explorer, ()),
+    # the scene number is typed; every other control of the driving explorer is bounded
+    "driving explorer": (DrivingExplorer, (
+        Bad("a negative scene number", lambda w: w.seed, -1),
+    )),
 }  # fmt: skip
 
 BAD_SETTINGS = [

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import numbers
@@ -287,9 +288,15 @@ class Frame:
         every image row; NaN where the row shows no road within 80 m or the line is out
         of the frame.
     road, camera, conditions : what made it (``conditions`` holds lighting, weather,
-        shadows, noise, blur and the seed).
+        shadows, noise, blur and seed, the keywords of :func:`render`; ``seed`` is the
+        int render was given, or a copy of the Generator as render received it).
     mask : ndarray (H, W) of int
         Index of the object drawn at each pixel (-1: road, verge or sky).
+    objects : tuple of RoadObject
+        The objects drawn, one per box and in the order of :attr:`boxes`. With them,
+        ``render(frame.road, frame.objects, camera=frame.camera, **frame.conditions)``
+        draws the frame again, bit for bit (pass a copy of a Generator ``seed``: drawing
+        advances it), and changing one keyword redraws the same scene under it.
     """
 
     image: np.ndarray
@@ -302,6 +309,7 @@ class Frame:
     camera: Camera
     conditions: dict = field(default_factory=dict)
     mask: np.ndarray | None = None
+    objects: tuple = ()
 
     def lane_points(self, distances=LANE_DISTANCES) -> np.ndarray:
         """Columns ``u`` of the left and right boundaries at ``distances`` ahead, ``(2, D)``.
@@ -497,6 +505,7 @@ def render(
     if not isinstance(blur, numbers.Real) or not 0 <= blur <= 10:
         raise ValueError(f"blur must be between 0 and 10 pixels, got {blur!r}")
     rng = generator(seed, "seed")
+    start = int(seed) if isinstance(seed, numbers.Integral) else copy.deepcopy(rng)
 
     h, w = camera.size
     cx, cy = camera.centre
@@ -656,8 +665,10 @@ def render(
             "shadows": shadows,
             "noise": noise,
             "blur": blur,
+            "seed": start,
         },  # fmt: skip
         mask=mask,
+        objects=tuple(kept),
     )
 
 
