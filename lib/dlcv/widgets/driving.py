@@ -18,9 +18,10 @@ objects found, missed and false detections, lights read right.
   and each detector keeps its last threshold.
 * Update times (``update_ms``) as measured on 2 CPU cores while another long job ran
   (two sessions, 6-10 updates each, the default layout): grid CNN, a new frame 28-90 ms,
-  the same frame with another threshold (cached) 12-20 ms; HOG + SVM (a detector trained
-  as the tests train theirs, with the shipped one's windows and pyramid), a new frame
-  510-920 ms, cached 7-18 ms. The first update, which loads the networks, took 300-370 ms.
+  the same frame with another threshold (cached) 12-20 ms; HOG + SVM, the shipped
+  detector, a new frame 560-930 ms, cached 7-14 ms (a small one trained as the tests
+  train theirs: 510-920 ms and 7-18 ms). The first update, which loads the networks, took
+  300-370 ms; the first with HOG + SVM, which loads its file, 1.6 s.
 
 >>> from dlcv.widgets.driving import DrivingExplorer
 >>> explorer = DrivingExplorer(seed=6)            # doctest: +SKIP
