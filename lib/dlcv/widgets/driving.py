@@ -156,12 +156,12 @@ class DrivingExplorer(Explorer):
             for m, style in LANE_STYLES.items()
         }  # fmt: skip
         self.boxes = widgets.ToggleButtons(
-            options=list(BOX_CHOICES), value=BOX_CHOICES[0], style={"button_width": "80px"},
+            options=list(BOX_CHOICES), value=BOX_CHOICES[0], style={"button_width": "100px"},
             tooltips=["the detections: candidates at the threshold that survive NMS",
                       "every candidate at the threshold", "the true boxes", "no boxes"],
         )  # fmt: skip
         self.detector = widgets.ToggleButtons(options=list(DETECTORS), value=detector,
-                                              style={"button_width": "90px"})  # fmt: skip
+                                              style={"button_width": "110px"})  # fmt: skip
         self.threshold = widgets.FloatSlider(
             description="score ≥", continuous_update=False, layout=widgets.Layout(width="340px")
         )
