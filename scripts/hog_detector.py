@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from dlcv.detect import average_precision_by_class, precision_recall
+from dlcv.detect import average_precision_by_class, interpolated_precision, precision_recall
 from dlcv.grid import provenance, write_csv
 from dlcv.grid_detector import detect_objects, load_road_detector
 from dlcv.hog_detector import HogSvmDetector
@@ -43,7 +43,7 @@ from dlcv.scenes import CLASSES, scene_batch
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "lib" / "dlcv" / "assets"
 CS = (0.01, 0.1, 1.0)
-RECALLS = np.linspace(0.0, 1.0, 101)
+RECALLS = np.linspace(0.0, 1.0, 101)  # as dlcv.detect's recall points
 
 
 def hog_found(detector, frames, desc):
@@ -76,9 +76,7 @@ def interpolated(found, frames, k, iou):
         [f.boxes[f.classes == k] for f in frames],
         iou,
     )
-    precision = np.maximum.accumulate(curve.precision[::-1])[::-1]
-    first = np.searchsorted(curve.recall, RECALLS, side="left")
-    return np.where(first < len(precision), precision[np.minimum(first, len(precision) - 1)], 0)
+    return interpolated_precision(curve)
 
 
 def main(argv=None) -> int:

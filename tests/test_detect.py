@@ -540,3 +540,17 @@ def test_average_precision_by_class_errors_name_the_argument():
         average_precision_by_class(ok, gt, [np.array([0, 1])], ("x",))
     with pytest.raises(ValueError, match="thresholds must be in"):
         average_precision_by_class(ok, gt, kinds, ("x",), thresholds=(1.5,))
+
+
+def test_interpolated_precision_is_monotone_and_averages_to_ap():
+    from dlcv.detect import interpolated_precision
+
+    rng = np.random.default_rng(3)
+    boxes, scores, truth = random_scene(rng)
+    while sum(len(t) for t in truth) == 0:
+        boxes, scores, truth = random_scene(rng)
+    values = interpolated_precision(precision_recall(boxes, scores, truth))
+    assert values.shape == (101,) and np.all(np.diff(values) <= 0)
+    assert values.mean() == average_precision(boxes, scores, truth)
+    with pytest.raises(TypeError, match="curve must be a PrecisionRecall"):
+        interpolated_precision([1.0, 0.5])

@@ -35,6 +35,7 @@ __all__ = [
     "check_scores",
     "check_threshold",
     "detect_multiscale",
+    "interpolated_precision",
     "match_detections",
     "nms",
     "precision_recall",
@@ -300,13 +301,24 @@ def average_precision(pred_boxes, pred_scores, gt_boxes, iou_threshold=0.5) -> f
     return _average(precision_recall(pred_boxes, pred_scores, gt_boxes, iou_threshold))
 
 
-def _average(curve: PrecisionRecall) -> float:
+def interpolated_precision(curve: PrecisionRecall) -> np.ndarray:
+    """COCO's interpolated precision at the 101 recall points ``0, 0.01, ..., 1``: at each
+    ``r``, the best precision at recall ``r`` or higher; 0 where ``r`` is never reached.
+    Its mean is :func:`average_precision`; plotted against the recall points, it is the
+    monotone precision-recall curve."""
+    if not isinstance(curve, PrecisionRecall):
+        raise TypeError(f"curve must be a PrecisionRecall (from precision_recall), got "
+                        f"{type(curve).__name__}")  # fmt: skip
     precision = np.maximum.accumulate(curve.precision[::-1])[::-1]  # running max from the end
     first = np.searchsorted(curve.recall, RECALL_POINTS, side="left")  # first rank reaching r
     reached = first < len(precision)
     values = np.zeros(len(RECALL_POINTS))
     values[reached] = precision[first[reached]]
-    return float(values.mean())
+    return values
+
+
+def _average(curve: PrecisionRecall) -> float:
+    return float(interpolated_precision(curve).mean())
 
 
 def average_precision_range(pred_boxes, pred_scores, gt_boxes, thresholds=IOU_THRESHOLDS):

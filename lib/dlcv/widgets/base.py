@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import ipywidgets as widgets
 
-__all__ = ["Explorer", "clear_upload", "panel", "row", "uploaded_files"]
+__all__ = ["Explorer", "clear_upload", "panel", "row", "set_range", "uploaded_files"]
 
 ERROR_STYLE = "color:#b35806"
 """CSS of the error line (an orange that reads on white and for colour-blind readers)."""
@@ -130,6 +130,20 @@ class Explorer(widgets.VBox):
             yield
         finally:
             self._quiet -= 1
+
+
+def set_range(slider, low: float, high: float, step: float, value: float, fmt=None) -> None:
+    """Give ``slider`` the range ``[low, high]``, ``step``, ``value`` (and ``readout_format``
+    ``fmt``) without passing through an invalid state: the range is widened first, then
+    narrowed, so ``min`` never exceeds ``max`` on the way (ipywidgets would clip the value).
+    Call it inside :meth:`Explorer.quiet` so the changes trigger no update."""
+    slider.max, slider.min = max(slider.max, high), min(slider.min, low)
+    slider.step = step
+    if fmt is not None:
+        slider.readout_format = fmt
+    slider.value = value
+    slider.min, slider.max = low, high
+    slider.value = value
 
 
 def row(*children: widgets.Widget, **layout) -> widgets.HBox:

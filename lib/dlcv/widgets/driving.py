@@ -43,7 +43,7 @@ from dlcv.render import to_png
 from dlcv.road_plot import BOXES, CLASS_COLOURS, LANE_STYLES, frame_picture
 from dlcv.scenes import LIGHT_STATES, LIGHTING, WEATHER, Frame
 from dlcv.validate import check_choice, check_int
-from dlcv.widgets.base import Explorer, panel, row
+from dlcv.widgets.base import Explorer, panel, row, set_range
 
 __all__ = ["BOX_CHOICES", "FACTOR", "DrivingExplorer", "driving_explorer"]
 
@@ -194,12 +194,7 @@ class DrivingExplorer(Explorer):
         scale, slider = THRESHOLDS[detector], self.threshold
         value = float(np.clip(self._levels[detector], scale.low, scale.high))
         with self.quiet():
-            # widen first, then narrow: min never exceeds max on the way
-            slider.max, slider.min = max(slider.max, scale.high), min(slider.min, scale.low)
-            slider.step, slider.readout_format = scale.step, scale.fmt
-            slider.value = value
-            slider.min, slider.max = scale.low, scale.high
-            slider.value = value
+            set_range(slider, scale.low, scale.high, scale.step, value, scale.fmt)
 
     def _on_detector(self, change) -> None:
         self._levels[change["old"]] = self.threshold.value

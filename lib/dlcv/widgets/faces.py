@@ -42,7 +42,7 @@ from dlcv.faces import DETECTORS, PHOTOS, Faces, anonymise, load_photo
 from dlcv.plot import OKABE_ITO
 from dlcv.render import DisplayRange, colorize, outline, to_png, zoom
 from dlcv.validate import check_choice
-from dlcv.widgets.base import Explorer, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.base import Explorer, clear_upload, panel, row, set_range, uploaded_files
 
 __all__ = ["SOURCES", "THRESHOLDS", "FaceExplorer", "boxes_picture", "face_explorer"]
 
@@ -262,12 +262,7 @@ class FaceExplorer(Explorer):
         scale, slider = THRESHOLDS[detector], self.threshold
         value = float(np.clip(self._levels[detector], scale.low, scale.high))
         with self.quiet():
-            # widen first, then narrow: min never exceeds max on the way
-            slider.max, slider.min = max(slider.max, scale.high), min(slider.min, scale.low)
-            slider.step, slider.readout_format = scale.step, scale.fmt
-            slider.value = value
-            slider.min, slider.max = scale.low, scale.high
-            slider.value = value
+            set_range(slider, scale.low, scale.high, scale.step, value, scale.fmt)
 
     def _on_detector(self, change) -> None:
         self._levels[change["old"]] = self.threshold.value
