@@ -489,3 +489,68 @@ def change_values(case: LiveCase, info: dict, count: int, current=None) -> list:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --- a page of the built book, loaded and rendered ------------------------------------
+
+LOAD_TIMEOUT_MS = 60_000
+RENDER_TIMEOUT_MS = 30_000
+
+IMAGES_DONE = """() => Array.from(document.images).every(i => i.complete)"""
+
+IMAGES_JS = """() => Array.from(document.images).map(i => ({
+    src: (i.currentSrc || i.src).slice(0, 120), complete: i.complete, width: i.naturalWidth}))"""
+
+# Each stored widget view is a <script type=...widget-view+json>; the widget manager
+# renders it into the <div class="widget-subarea"> it inserts just before the script.
+WIDGETS_JS = """() => Array.from(document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')).map(s => {
+  let model = '?';
+  try { model = JSON.parse(s.textContent).model_id; } catch (e) {}
+  const area = s.previousElementSibling;
+  const ok = !!area && area.classList.contains('widget-subarea');
+  const box = ok ? area.getBoundingClientRect() : {width: 0, height: 0};
+  const sized = ok && Array.from(area.querySelectorAll('.jupyter-widgets')).some(el => {
+      const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+  const text = ok ? area.textContent : '';
+  const filled = ok && area.childElementCount > 0 && box.width > 0 && box.height > 0;
+  return {model, rendered: filled && sized,
+          error: /Error displaying widget|model not found/i.test(text)};
+})"""
+
+WIDGETS_DONE = f"""() => ({WIDGETS_JS})().every(w => w.rendered || w.error)"""
+
+MATH_JS = """async () => {
+  const nodes = Array.from(document.querySelectorAll('.math'));
+  if (!nodes.length) return {count: 0};
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  return {count: nodes.length,
+          typeset: nodes.filter(n => n.querySelector('mjx-container')).length,
+          errors: document.querySelectorAll('mjx-merror').length,
+          loaded: !!(window.MathJax && MathJax.version)};
+}"""
+
+MATH_DONE = """() => {
+  const nodes = Array.from(document.querySelectorAll('.math'));
+  return nodes.every(n => n.querySelector('mjx-container'));
+}"""
+
+
+def load_page(browser, site: str, docname: str, block_external: bool = True, width: int = 1280):
+    """Open ``docname`` of the book served at ``site`` in a new page ``width`` CSS pixels
+    wide and wait (bounded) until its images, stored widget views and maths are done.
+    Returns ``(page, PageLog)``; close the page when finished."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(LOAD_TIMEOUT_MS)
+    log = watch(page, block_external=block_external)
+    page.goto(f"{site}{docname}.html", wait_until="load", timeout=LOAD_TIMEOUT_MS)
+    # Images below the fold may be lazy: ask for them all, then wait (bounded).
+    page.evaluate(
+        "() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')"
+    )
+    for done in (IMAGES_DONE, WIDGETS_DONE, MATH_DONE):
+        try:
+            page.wait_for_function(done, timeout=RENDER_TIMEOUT_MS)
+        except Exception:  # noqa: BLE001 - the assertions below say what is missing
+            pass
+    return page, log

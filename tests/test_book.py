@@ -218,3 +218,18 @@ def test_exercises_are_numbered_per_chapter_with_hidden_solutions(book_html):
             )
         unsolved = [el["id"] for el in exercises if el.get("id") not in solved]
         assert not unsolved, f"{docname}: exercises without a solution on the page: {unsolved}"
+
+
+def test_the_theme_markup_is_fixed_for_accessibility(book_html):
+    """_ext/accessibility.py: no search button named only "Search" while it shows
+    "Search Ctrl+K", no titled icon inside the colour-mode button, no deprecated
+    bibliography role; the exercise-box link colour of _static/accessibility.css loads."""
+    pages = [p for p in book_html.rglob("*.html") if "_static" not in p.parts]
+    pages = [p for p in pages if p.name != "index.html"]  # index.html only redirects
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert 'title="Search" aria-label="Search"' not in text, page
+        assert 'role="doc-biblioentry"' not in text, page
+        assert not re.search(r'<i class="theme-switch [^>]*title=', text), page
+        assert "accessibility.css" in text, page
+    assert 'role="listitem"' in (book_html / "bibliography.html").read_text(encoding="utf-8")
