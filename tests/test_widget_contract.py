@@ -4,6 +4,10 @@ Each widget is built with its defaults on real sample data. A good update leaves
 error; each bad setting, made the way a learner makes it (``control.value = ...``), and
 each bad upload shows an escaped message, sets ``error``, raises nothing and keeps the
 pictures; the next good setting works again. ``compute()`` changes no widget value.
+Every control has an accessible name (its visible label), every picture is a
+:class:`~dlcv.widgets.base.Picture` with a text alternative, and a setting that changes a
+picture changes its text alternative too (``tests/test_widget_a11y.py`` checks the same in
+the browser).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime
 import html
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +31,19 @@ from dlcv.train import predict
 from dlcv.transfer import load_target_digits, load_transfer_results
 from dlcv.widgets import Explorer
 from dlcv.widgets.augment_explorer import AugmentExplorer
-from dlcv.widgets.base import ERROR_STYLE, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.base import (
+    ERROR_STYLE,
+    ROOT_CLASS,
+    Picture,
+    accessible_name,
+    clear_upload,
+    controls,
+    describe_values,
+    panel,
+    row,
+    tip,
+    uploaded_files,
+)
 from dlcv.widgets.driving import DrivingExplorer
 from dlcv.widgets.faces import FaceExplorer
 from dlcv.widgets.features import FeatureExplorer
@@ -157,6 +174,19 @@ BAD_UPLOADS = [
     pytest.param(b"<html>not a picture</html>", "<script>alert(1)</script>.png",
                  id="markup in the name"),
 ]  # fmt: skip
+GOOD: dict[str, tuple[str, object]] = {
+    "kernel editor": ("preset", "box_blur_3x3"),
+    "pooling explorer": ("kernel_size", 3),
+    "shift explorer": ("dx", 3),
+    "timeline explorer": ("years", (1990, 2024)),
+    "augment explorer": ("seed", 5),
+    "feature explorer": ("index", 3),
+    "fine-tune explorer": ("budget", "all"),
+    "digit inspector": ("index", 2),
+    "face explorer": ("angle", 10),
+    "driving explorer": ("seed", 7),
+}
+"""Widgets with pictures -> a good setting (control attribute, value) that changes one."""
 UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {
     "kernel editor": (lambda w: w.image_array, _set(stride=2)),
     "face explorer": (lambda w: w.compute().picture, _set(threshold=20)),
@@ -181,7 +211,11 @@ def _pictures(w: Explorer) -> list:
     images = [bytes(d.value) for d in _descendants(w) if isinstance(d, widgets.Image)]
     if images:
         return images
-    return [d.value for d in _descendants(w) if isinstance(d, widgets.HTML) and d is not w.message]
+    return [
+        d.value
+        for d in _descendants(w)
+        if isinstance(d, widgets.HTML) and d not in (w.message, w._a11y)
+    ]
 
 
 def _shows(w: Explorer, error: str) -> None:
@@ -261,6 +295,31 @@ def test_library_errors_are_escaped_and_bugs_named(widget, monkeypatch):
     assert w_ok(widget)
 
 
+def test_every_control_is_named_and_every_picture_has_alt_text(widget):
+    assert widget.accessibility_problems() == []
+    assert controls(widget) and all(accessible_name(c) for c in controls(widget))
+    for picture in widget.pictures():
+        assert isinstance(picture, Picture) and picture.alt.strip()
+    assert ROOT_CLASS in widget._dom_classes and widget._a11y in widget.children
+    page = html.unescape(widget._a11y.value)  # what the page script applies
+    for picture in widget.pictures():
+        assert json.dumps(" ".join(picture.alt.split())) in page
+
+
+def test_the_alt_text_changes_with_the_picture():
+    assert set(GOOD) == {n for n, (make, _) in WIDGETS.items()} - {"shape calculator"}
+    for name, (attribute, value) in GOOD.items():
+        w = WIDGETS[name][0]()
+        before = [(bytes(p.value), p.alt) for p in w.pictures()]
+        getattr(w, attribute).value = value
+        assert w_ok(w), f"{name}: {w.error}"
+        after = [(bytes(p.value), p.alt) for p in w.pictures()]
+        changed = [(b, a) for b, a in zip(before, after, strict=True) if b[0] != a[0]]
+        assert changed, f"{name}: setting {attribute} to {value!r} changed no picture"
+        assert all(b[1] != a[1] for b, a in changed), f"{name}: a picture changed, its alt not"
+        assert w.accessibility_problems() == [], name
+
+
 def test_compute_changes_no_widget_value(widget):
     states = [d.get_state() for d in _descendants(widget)]
     result = widget.compute()
@@ -329,3 +388,67 @@ def test_uploads_of_ipywidgets_7_and_8():
     assert uploaded_files(upload.value) == [("a.png", b"12")]
     clear_upload(upload)
     assert not upload.value and uploaded_files(upload.value) == []
+
+
+# ---------------------------------------------------------------------- accessibility
+class Careless(Explorer):
+    """An explorer that forgets what the base asks for: a name, a Picture, its alt."""
+
+    def __init__(self, picture=Picture):
+        super().__init__()
+        self.number = widgets.IntSlider(value=1, max=9)  # no description, no tooltip
+        self.view = picture(format="png")
+        self.children = [self.number, self.view, self.message]
+        self.watch(self.number)
+        self.update()
+
+    def compute(self):
+        return _png(np.full((4, 4), 20 * self.number.value, np.uint8))
+
+    def draw(self, result):
+        if self.number.value == 1:
+            self.view.alt = "a grey square"
+        self.view.value = result
+
+
+def test_base_refuses_an_unnamed_control_and_a_picture_without_alt():
+    w = Careless()
+    assert w.accessibility_problems() == [
+        "a IntSlider without a description or tooltip (value 1): nothing names it"
+    ]
+    w.number.value = 2  # the picture changes, its alt does not
+    assert "changed a picture but not its alt ('a grey square')" in w.accessibility_problems()[1]
+    assert "an ipywidgets.Image that is not a Picture" in " ".join(
+        Careless(widgets.Image).accessibility_problems()
+    )
+
+
+def test_base_names_controls_from_their_labels_for_the_page():
+    slider = widgets.FloatSlider(description="probability", **tip("rotation probability"))
+    assert accessible_name(slider) == "rotation probability"  # holds the visible label
+    assert accessible_name(widgets.IntText(description="seed", **tip("draw again"))) == "seed"
+    assert accessible_name(widgets.Button(description="✕", **tip("remove layer 2"))) == (
+        "remove layer 2"
+    )
+    assert accessible_name(widgets.FloatText(**tip("kernel weight"))) == "kernel weight"
+    assert accessible_name(widgets.FloatText()) == ""
+    w = Doubler()  # a FloatText without a label: named by the page script, with a class
+    assert w.accessibility_problems() == [
+        "a FloatText without a description or tooltip (value 1.0): nothing names it"
+    ]
+    w.number.description = "number"
+    w.update()
+    assert w.accessibility_problems() == []
+    s = widgets.IntSlider(description="size")
+    w.children = (*w.children, s)
+    w.update()  # a new control is named on the next update
+    data = json.loads(html.unescape(w._a11y.value.split('data-dlcv-a11y="')[1].split('"')[0]))
+    assert list(data["names"].values()) == ["size"] and data["alts"] == {}
+    assert any(c.startswith("dlcv-n") for c in s._dom_classes)
+    assert 'alt=""' in w._a11y.value and "onload=" in w._a11y.value
+
+
+def test_describe_values():
+    assert describe_values(np.array([-1.83, 0.0, 1.8])) == "values from -1.83 to 1.8"
+    assert describe_values(np.ones(3), "m") == "every value 1 m"
+    assert describe_values(np.array([np.nan])) == "no finite values"

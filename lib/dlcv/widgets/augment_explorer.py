@@ -44,7 +44,7 @@ from dlcv.augment_presets import (
     percent_to_pixels,
 )
 from dlcv.render import DisplayRange, colorize, tile, to_png, zoom
-from dlcv.widgets.base import Explorer, panel, row
+from dlcv.widgets.base import Explorer, Picture, panel, row, tip
 
 __all__ = ["AugmentExplorer", "augment_explorer"]
 
@@ -136,8 +136,8 @@ class AugmentExplorer(Explorer):
         )
         self.new_seed.on_click(lambda _: self._next_seed())
         self.rows = {a.key: self._row(a) for a in AUGMENTATIONS}
-        self.original_view = widgets.Image(format="png")
-        self.grid_view = widgets.Image(format="png")
+        self.original_view = Picture(format="png")
+        self.grid_view = Picture(format="png")
         self.status = widgets.HTML()
         self.notes = widgets.HTML()
         self._apply_preset(preset)
@@ -169,7 +169,8 @@ class AugmentExplorer(Explorer):
             description="probability",
             readout_format=".2f",
             continuous_update=False,
-            layout=widgets.Layout(width="300px"),
+            layout=widgets.Layout(width="300px", max_width="100%"),
+            **tip(f"{aug.label} probability"),
         )
         strength = None
         if aug.strength is not None:
@@ -181,7 +182,8 @@ class AugmentExplorer(Explorer):
                 description=aug.strength,
                 continuous_update=False,
                 style={"description_width": "150px"},
-                layout=widgets.Layout(width="420px"),
+                layout=widgets.Layout(width="420px", max_width="100%"),
+                **tip(f"{aug.label}: {aug.strength}"),
             )
         return checkbox, p, strength
 
@@ -239,6 +241,17 @@ class AugmentExplorer(Explorer):
         _, original = self._source()
         grid = to_png(tile([_tile(s) for s in result.samples], N_COLUMNS, GAP))
         self.samples, self.pipeline = result.samples, result.pipeline
+        shape = " by ".join(map(str, result.image.shape[:2]))
+        steps = "; ".join(
+            f"{key} with probability {p:g}"
+            + ("" if strength is None else f", strength {strength:g}")
+            for key, (p, strength) in result.settings.items()
+        )
+        self.original_view.alt = f"the original {self.image.value}, {shape}"
+        self.grid_view.alt = (
+            f"{N_SAMPLES} augmented samples of {self.image.value} drawn with seed "
+            f"{self.seed.value}: {steps or 'no augmentation'}"
+        )
         self.original_view.value, self.grid_view.value = original, grid
         self.status.value = _status_html(
             result.pipeline, result.settings, result.image.shape, self.seed.value

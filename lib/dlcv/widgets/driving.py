@@ -43,7 +43,7 @@ from dlcv.render import to_png
 from dlcv.road_plot import BOXES, CLASS_COLOURS, LANE_STYLES, frame_picture
 from dlcv.scenes import LIGHT_STATES, LIGHTING, WEATHER, Frame
 from dlcv.validate import check_choice, check_int
-from dlcv.widgets.base import Explorer, panel, row, set_range
+from dlcv.widgets.base import Explorer, Picture, panel, row, set_range
 
 __all__ = ["BOX_CHOICES", "FACTOR", "DrivingExplorer", "driving_explorer"]
 
@@ -136,9 +136,11 @@ class DrivingExplorer(Explorer):
         self.seed = widgets.IntText(value=seed, description="test scene",
                                     layout=widgets.Layout(width="160px"))  # fmt: skip
         self.lighting = widgets.ToggleButtons(options=list(LIGHTING), value="day",
-                                              style={"button_width": "60px"})  # fmt: skip
+                                              description="lighting",
+                                              style={"button_width": "60px", **wide})  # fmt: skip
         self.weather = widgets.ToggleButtons(options=list(WEATHER), value="clear",
-                                             style={"button_width": "60px"})  # fmt: skip
+                                             description="weather",
+                                             style={"button_width": "60px", **wide})  # fmt: skip
         self.curvature = widgets.FloatSlider(
             value=0.0, min=-0.01, max=0.01, step=0.0005, description="curvature (1/m)",
             readout_format=".4f", continuous_update=False, style=wide,
@@ -156,12 +158,14 @@ class DrivingExplorer(Explorer):
             for m, style in LANE_STYLES.items()
         }  # fmt: skip
         self.boxes = widgets.ToggleButtons(
-            options=list(BOX_CHOICES), value=BOX_CHOICES[0], style={"button_width": "100px"},
+            options=list(BOX_CHOICES), value=BOX_CHOICES[0], description="boxes",
+            style={"button_width": "100px", **wide},
             tooltips=["the detections: candidates at the threshold that survive NMS",
                       "every candidate at the threshold", "the true boxes", "no boxes"],
         )  # fmt: skip
         self.detector = widgets.ToggleButtons(options=list(DETECTORS), value=detector,
-                                              style={"button_width": "110px"})  # fmt: skip
+                                              description="detector",
+                                              style={"button_width": "110px", **wide})  # fmt: skip
         self.threshold = widgets.FloatSlider(
             description="score ≥", continuous_update=False, layout=widgets.Layout(width="340px")
         )
@@ -171,7 +175,7 @@ class DrivingExplorer(Explorer):
             readout_format=".2f", continuous_update=False, style=wide,
         )  # fmt: skip
         self.lights = widgets.Checkbox(value=True, description="light states", indent=False)
-        self.view = widgets.Image(format="png")
+        self.view = Picture(format="png")
         self.title, self.metrics, self.caption = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.children = [
             row(self.seed, self.lighting, self.weather),
@@ -254,6 +258,16 @@ class DrivingExplorer(Explorer):
         radius = f"<small>{html.escape(_bend(road.curvature))}</small>"
         metrics = _metrics_html(result.perception)
         caption = _caption(result)
+        p = result.perception
+        level = format(p.score_threshold, THRESHOLDS[p.detector].fmt)
+        alt = (
+            f"road frame, {title.replace('<b>', '').replace('</b>', '')}, shown {FACTOR} times "
+            f"larger; lane points drawn: {', '.join(result.picture_lanes) or 'none'}; boxes: "
+            f"{result.boxes} ({p.detector}, score ≥ {level}): {p.metrics.found} of "
+            f"{p.metrics.objects} objects found, {p.metrics.false} false"
+            + ("; light states written beside the lights" if self.lights.value else "")
+        )
+        self.view.alt = alt
         self.view.value = png  # every value is made above: nothing fails halfway
         self.title.value = title
         self.radius.value = radius

@@ -42,7 +42,15 @@ from dlcv.faces import DETECTORS, PHOTOS, Faces, anonymise, load_photo
 from dlcv.plot import OKABE_ITO
 from dlcv.render import DisplayRange, colorize, outline, to_png, zoom
 from dlcv.validate import check_choice
-from dlcv.widgets.base import Explorer, clear_upload, panel, row, set_range, uploaded_files
+from dlcv.widgets.base import (
+    Explorer,
+    Picture,
+    clear_upload,
+    panel,
+    row,
+    set_range,
+    uploaded_files,
+)
 
 __all__ = ["SOURCES", "THRESHOLDS", "FaceExplorer", "boxes_picture", "face_explorer"]
 
@@ -232,14 +240,15 @@ class FaceExplorer(Explorer):
         )
         self._set_scale(detector)
         self.boxes = widgets.ToggleButtons(
-            options=list(BOXES), value=BOXES[0], style={"button_width": "90px"},
+            options=list(BOXES), value=BOXES[0], description="boxes",
+            style={"button_width": "90px", **wide},
             tooltips=["the detections: candidates that survive non-maximum suppression",
                       "every candidate window at the threshold"],
         )  # fmt: skip
         self.anonymise = widgets.Checkbox(
             value=False, description="anonymise (pixelate the faces found)", indent=False
         )
-        self.view = widgets.Image(format="png")
+        self.view = Picture(format="png")
         self.title, self.counts, self.caption = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.children = [
             row(self.source, self.upload, self.detector),
@@ -380,6 +389,19 @@ class FaceExplorer(Explorer):
             counts += " dlib suppresses overlapping windows itself: before NMS = after."
         if len(labels) > MAX_LABELS:
             counts += f" Scores are written on the boxes when at most {MAX_LABELS} are shown."
+        best = order[::-1][:MAX_LABELS]  # the best boxes first
+        shown = ", ".join(
+            f"score {format(s, scale.fmt)} at x {int(b[0])}, y {int(b[1])}"
+            for b, s in zip(result.boxes[best], result.scores[best], strict=True)
+        )
+        pixelated = ", found faces pixelated" if self.anonymise.value else ""
+        self.view.alt = (
+            f"{result.source}, {w} by {h} px, rotated {self.angle.value}°, brightness "
+            f"{self.brightness.value:.2f}{pixelated}"
+            f": {len(result.boxes)} box{'es' if len(result.boxes) != 1 else ''} of "
+            f"{result.detector} at score ≥ {t}"
+            f"{' before NMS' if result.before_nms else ''}" + (f" ({shown})" if shown else "")
+        )
         self.view.value = png
         self.title.value = (
             f"<b>{html.escape(result.source)}</b>, {w}×{h} px: {html.escape(result.detector)}"

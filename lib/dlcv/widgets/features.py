@@ -26,7 +26,7 @@ import numpy as np
 from dlcv.layers import Sequential
 from dlcv.render import feature_mosaic, tile, to_png
 from dlcv.transfer import DEPTHS, TransferResults, budget_indices, features
-from dlcv.widgets.base import Explorer, panel, row
+from dlcv.widgets.base import Explorer, Picture, panel, row
 
 __all__ = ["FeatureExplorer"]
 
@@ -80,9 +80,9 @@ class FeatureExplorer(Explorer):
         self.index = widgets.IntSlider(
             min=0, max=len(parts.y_val) - 1, value=start, description="digit"
         )
-        self.maps = widgets.Image(format="png")
-        self.near_pixels = widgets.Image(format="png")
-        self.near_features = widgets.Image(format="png")
+        self.maps = Picture(format="png")
+        self.near_pixels = Picture(format="png")
+        self.near_features = Picture(format="png")
         self.caption_pixels, self.caption_features = widgets.HTML(), widgets.HTML()
         self.accuracy = widgets.HTML()
         self.children = [
@@ -163,6 +163,21 @@ class FeatureExplorer(Explorer):
         mean, std, seeds = result.accuracy
         p_mean, p_std, _ = result.pixel_accuracy
         budget = dict((v, k) for k, v in BUDGET_OPTIONS)[self.budget.value]
+        maps = result.maps.shape
+        self.maps.alt = (
+            f"validation digit {result.index}, a handwritten {label}, and its {maps[0]} feature "
+            f"maps of {maps[1]} by {maps[2]} at {self.depth.value}"
+        )
+        for view, what, near in (
+            (self.near_pixels, "pixels", result.near_pixels),
+            (self.near_features, f"{self.depth.value} features", result.near_features),
+        ):
+            labels = self.parts.y_train[near]
+            view.alt = (
+                f"the {len(near)} training digits nearest to validation digit {result.index} in "
+                f"{what}: labels {', '.join(map(str, labels))} "
+                f"({int((labels == label).sum())} of {len(labels)} are a {label})"
+            )
         self.maps.value = maps_png
         self.near_pixels.value, self.near_features.value = pixels_png, features_png
         self.caption_pixels.value = self._caption("pixels", result.near_pixels, label)

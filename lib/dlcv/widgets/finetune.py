@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from dlcv.plot import OKABE_ITO
 from dlcv.render import figure_png
 from dlcv.transfer import TransferResults
-from dlcv.widgets.base import Explorer, panel, row
+from dlcv.widgets.base import Explorer, Picture, panel, row
 
 __all__ = ["BUDGET_OPTIONS", "FREEZE_OPTIONS", "START_OPTIONS", "FineTuneExplorer", "way_of"]
 
@@ -136,7 +136,7 @@ class FineTuneExplorer(Explorer):
             options=FREEZE_OPTIONS, value=FREEZE_OPTIONS[0], description="frozen"
         )
         self.budget = widgets.Dropdown(options=BUDGET_OPTIONS, value=10, description="labels")
-        self.picture = widgets.Image(format="png")
+        self.picture = Picture(format="png")
         self.summary = widgets.HTML()
         self.children = [
             row(self.start, self.frozen, self.budget),
@@ -175,6 +175,12 @@ class FineTuneExplorer(Explorer):
         test = result.test
         std = test.std(ddof=1) if len(test) > 1 else 0.0
         label = dict((v, k) for k, v in BUDGET_OPTIONS)[result.budget]
+        finals = ", ".join(f"{c[-1][1]:.0%}" for c in result.curves)
+        self.picture.alt = (
+            f"validation accuracy during training of {result.way} with {label}, one line per "
+            f"seed ({len(result.curves)} seeds), ending at {finals}; training from scratch ends "
+            f"at {result.baseline[-1][1]:.0%} on average"
+        )
         self.picture.value = png
         self.summary.value = (
             f"<b>{html.escape(result.way)} with {html.escape(label)}: test accuracy "

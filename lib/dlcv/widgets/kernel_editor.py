@@ -28,7 +28,16 @@ import numpy as np
 from dlcv import kernels, render
 from dlcv.conv import correlate2d
 from dlcv.data import load_image, sample_image
-from dlcv.widgets.base import Explorer, clear_upload, panel, row, uploaded_files
+from dlcv.widgets.base import (
+    Explorer,
+    Picture,
+    clear_upload,
+    describe_values,
+    panel,
+    row,
+    tip,
+    uploaded_files,
+)
 
 __all__ = ["SAMPLE_IMAGES", "KernelEditor", "kernel_editor"]
 
@@ -229,11 +238,15 @@ class KernelEditor(Explorer):
         self.size = widgets.ToggleButtons(
             options=[("3x3", 3), ("5x5", 5)],
             value=3,
+            description="Size",
             tooltips=["3x3 kernel", "5x5 kernel"],
-            style={"button_width": "60px"},
+            style={"button_width": "60px", **label},
         )
         self.padding = widgets.ToggleButtons(
-            options=PADDINGS, value=padding, style={"button_width": "64px"}
+            options=PADDINGS,
+            value=padding,
+            description="Padding",
+            style={"button_width": "64px", **label},
         )
         self.stride = widgets.IntSlider(
             value=stride,
@@ -254,15 +267,19 @@ class KernelEditor(Explorer):
         self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Your image")
         self.cells = [
             [
-                widgets.FloatText(value=0.0, layout=widgets.Layout(width=_CELL_WIDTH, margin="0"))
-                for _ in range(5)
+                widgets.FloatText(
+                    value=0.0,
+                    **tip(f"kernel weight, row {r + 1}, column {c + 1}"),
+                    layout=widgets.Layout(width=_CELL_WIDTH, margin="0"),
+                )
+                for c in range(5)
             ]
-            for _ in range(5)
+            for r in range(5)
         ]
         self.grid = widgets.GridBox(layout=widgets.Layout(grid_gap="2px"))
         self.kernel_info = widgets.HTML()
-        self.input_view = widgets.Image(format="png")
-        self.output_view = widgets.Image(format="png")
+        self.input_view = Picture(format="png")
+        self.output_view = Picture(format="png")
         self.input_caption = widgets.HTML(layout=widgets.Layout(width=size))
         self.output_caption = widgets.HTML(layout=widgets.Layout(width=size))
         self.output_colours = widgets.HTML(layout=widgets.Layout(width=size))
@@ -288,9 +305,9 @@ class KernelEditor(Explorer):
             align_items="flex-start",
         )
         return [
-            row(self.preset, widgets.Label("Size"), self.size),
+            row(self.preset, self.size),
             self.kernel_info,
-            row(widgets.Label("Padding"), self.padding, self.stride),
+            row(self.padding, self.stride),
             row(self.image_choice, self.upload),
             pictures,
             row(self.row, self.col),
@@ -428,11 +445,22 @@ class KernelEditor(Explorer):
         # every picture is encoded: now show them
         self.output_array, self.display_range, self.readout = out, rng, rd
         self.input_png, self._input_mark, self.output_png = input_png, input_mark, output_png
+        (h, w), (oh, ow) = image.shape, out.shape
+        window = (
+            f"the {k} by {k} window under the kernel at rows {rd['top']} to {rd['top'] + k - 1}, "
+            f"columns {rd['left']} to {rd['left'] + k - 1}, outlined"
+        )
+        kernel = "a custom kernel" if self.preset.value == CUSTOM else self.preset.value
+        self.input_view.alt = f"input: {result.source}, {h} by {w}, grey; {window}"
+        self.output_view.alt = (
+            f"output of {kernel} on {result.source}, {oh} by {ow}, "
+            f"{describe_values(out)}; pixel row {rd['row']}, column {rd['col']} outlined, "
+            f"value {rd['output']:.3g}"
+        )
         self.input_view.value, self.output_view.value = input_png, output_png
         with self.quiet():
             self.row.max, self.col.max = out.shape[0] - 1, out.shape[1] - 1
             self.row.value, self.col.value = rd["row"], rd["col"]
-        (h, w), (oh, ow) = image.shape, out.shape
         self.input_caption.value = f"<b>Input</b> {html.escape(result.source)}, {h} x {w} (grey)"
         self.output_caption.value = f"<b>Output</b> {oh} x {ow}"
         self.output_colours.value = f"<small>{html.escape(rng.describe())}</small>"

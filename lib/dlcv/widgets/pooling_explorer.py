@@ -44,7 +44,7 @@ from dlcv.conv import correlate2d
 from dlcv.data import sample_image
 from dlcv.pool import avg_pool2d, coverage, max_pool2d, window_owner, window_starts
 from dlcv.render import DisplayRange, fit, outline, to_png, zoom
-from dlcv.widgets.base import Explorer, panel, row
+from dlcv.widgets.base import Explorer, Picture, describe_values, panel, row
 
 __all__ = ["FEATURES", "IMAGES", "PoolingExplorer", "pooling_explorer"]
 
@@ -244,7 +244,7 @@ class PoolingExplorer(Explorer):
         )
         self.crop = widgets.Dropdown(options=CROPS, value=crop, description="zoom on")
         self.status = widgets.HTML()
-        views = [widgets.Image(format="png") for _ in range(4)]
+        views = [Picture(format="png") for _ in range(4)]
         self.input_view, self.output_view, self.windows_view, self.pooled_view = views
         legend = widgets.HTML(
             "<small>Zoomed crop: pooling windows outlined in alternating sky blue and orange "
@@ -263,9 +263,9 @@ class PoolingExplorer(Explorer):
         panels = [panel(t, v, w + 8) for t, v, w in zip(titles, views, widths, strict=True)]
         controls = widgets.VBox(
             [
-                widgets.HBox([self.mode, self.image]),
-                widgets.HBox([self.kernel_size, self.feature]),
-                widgets.HBox([self.stride, self.crop]),
+                row(self.mode, self.image),
+                row(self.kernel_size, self.feature),
+                row(self.stride, self.crop),
                 self.padding,
             ]
         )
@@ -341,8 +341,19 @@ class PoolingExplorer(Explorer):
         )
         self.input, self.output = data, out
         views = (self.input_view, self.output_view, self.windows_view, self.pooled_view)
-        for view, png in zip(views, pictures, strict=True):
-            view.value = png
+        (h, w), (oh, ow) = data.shape, out.shape
+        mode = "max" if self.mode.value == "max" else "average"
+        how = f"{mode} pooling, window {geo.k}, stride {geo.s}, padding {geo.p}"
+        alts = (
+            f"input: {result.name}, {h} by {w}, {describe_values(data)}; "
+            f"the zoomed crop ({self.crop.value}) boxed",
+            f"output of {how}: {oh} by {ow}, {describe_values(out)}; the crop boxed",
+            f"the crop of the input enlarged 8 times with the {geo.k} by {geo.k} pooling "
+            f"windows at stride {geo.s} outlined" + (f", padding {geo.p} striped" if geo.p else ""),
+            f"the pooled values over the crop ({how}), painted where each window starts",
+        )
+        for view, png, alt in zip(views, pictures, alts, strict=True):
+            view.alt, view.value = alt, png
         self.status.value = _status_html(
             self.mode.value, result.name, data.shape, out.shape, geo.k, geo.s, geo.p
         )

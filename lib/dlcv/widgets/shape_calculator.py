@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from dlcv.shapes import PRESETS, Conv, Pool, StackReport, analyze
-from dlcv.widgets.base import Explorer, row
+from dlcv.widgets.base import Explorer, row, tip
 
 __all__ = ["LayerRow", "ShapeCalculator", "render_table"]
 
@@ -70,6 +70,13 @@ class LayerRow(widgets.HBox):
         )
         self.kind.observe(self._sync_enabled, names="value")
         self._sync_enabled()
+
+    def number(self, index: int) -> None:
+        """Name the row's controls after its column and its layer number (1-based)."""
+        for name, control in zip(_COLUMNS, (*self.controls, self.remove), strict=True):
+            what = f"remove layer {index}" if control is self.remove else f"layer {index}: {name}"
+            for trait, value in tip(what).items():
+                setattr(control, trait, value)
 
     @property
     def controls(self) -> tuple[widgets.Widget, ...]:
@@ -147,13 +154,15 @@ class ShapeCalculator(Explorer):
         super().__init__()
         c, h, w = input_shape
         box = dict(min=1, max=100_000, layout=_NUMBER)
-        self.in_c = widgets.BoundedIntText(value=c, **box)
-        self.in_h = widgets.BoundedIntText(value=h, **box)
-        self.in_w = widgets.BoundedIntText(value=w, **box)
+        self.in_c = widgets.BoundedIntText(value=c, **box, **tip("input channels (C)"))
+        self.in_h = widgets.BoundedIntText(value=h, **box, **tip("input height (H)"))
+        self.in_w = widgets.BoundedIntText(value=w, **box, **tip("input width (W)"))
         self.preset = widgets.Dropdown(
             options=["(choose a network)", *PRESETS],
             value="(choose a network)" if preset is None else preset,
-            layout=widgets.Layout(width="230px"),
+            description="or load:",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="300px", max_width="100%"),
         )
         self.add_conv = widgets.Button(
             description="+ conv layer", layout=widgets.Layout(width="120px")
@@ -161,7 +170,7 @@ class ShapeCalculator(Explorer):
         self.add_pool = widgets.Button(
             description="+ pool layer", layout=widgets.Layout(width="120px")
         )
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML()
         self.report: StackReport | None = None
         self.rows: list[LayerRow] = []
@@ -172,20 +181,23 @@ class ShapeCalculator(Explorer):
                 for name, width in zip(_COLUMNS, _WIDTHS, strict=True)
             ]
         )
-        inputs = widgets.HBox(
-            [
-                widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
-                self.in_c,
-                self.in_h,
-                self.in_w,
-                widgets.HTML("&nbsp; or load:"),
-                self.preset,
-            ]
+        inputs = row(
+            widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
+            self.in_c,
+            self.in_h,
+            self.in_w,
+            self.preset,
         )
+        # the layer rows keep their columns; on a narrow page they scroll in their own box
+        columns = widgets.VBox(
+            [header, self._rows_box],
+            layout=widgets.Layout(overflow="auto", max_width="100%", min_width="0px"),
+        )
+        for box in (header, self._rows_box):
+            box.layout.min_width = "max-content"
         self.children = [
             inputs,
-            header,
-            self._rows_box,
+            columns,
             row(self.add_conv, self.add_pool),
             self.status,
             self.message,
@@ -202,14 +214,14 @@ class ShapeCalculator(Explorer):
         """Append a layer row (default a 3×3 conv with 8 filters) and update."""
         layer_row = self._make_row(layer)
         self.rows.append(layer_row)
-        self._rows_box.children = tuple(self.rows)
+        self._show_rows()
         self.update()
         return layer_row
 
     def remove_layer(self, index: int) -> None:
         """Remove the row at ``index`` (0-based) and update."""
         self._close(self.rows.pop(index))
-        self._rows_box.children = tuple(self.rows)
+        self._show_rows()
         self.update()
 
     def set_stack(self, input_shape, layers) -> None:
@@ -219,8 +231,14 @@ class ShapeCalculator(Explorer):
             for layer_row in self.rows:
                 self._close(layer_row)
             self.rows = [self._make_row(layer) for layer in layers]
-            self._rows_box.children = tuple(self.rows)
+            self._show_rows()
         self.update()
+
+    def _show_rows(self) -> None:
+        """Show the rows, each named after its (1-based) layer number."""
+        for i, layer_row in enumerate(self.rows):
+            layer_row.number(i + 1)
+        self._rows_box.children = tuple(self.rows)
 
     @staticmethod
     def _close(layer_row: LayerRow) -> None:
@@ -259,7 +277,10 @@ class ShapeCalculator(Explorer):
 
     def draw(self, result: StackReport) -> None:
         self.report = result
-        self.table.value = render_table(result)
+        self.table.value = (
+            "<div role='region' aria-label='the shapes of the stack' tabindex='0' "
+            f"style='overflow-x:auto;max-width:100%'>{render_table(result)}</div>"
+        )
         causes = [r.index for r in result.layers if r.problem]
         self.status.value = (
             ""

@@ -45,7 +45,7 @@ from dlcv.conv import correlate2d
 from dlcv.data import load_mnist, sample_image
 from dlcv.render import GREY_CMAP, SIGNED_CMAP, DisplayRange
 from dlcv.shift import POOLS, PoolShift, interior_mask, pool_compare, shift_image
-from dlcv.widgets.base import Explorer, row
+from dlcv.widgets.base import Explorer, Picture, describe_values, row
 
 __all__ = ["IMAGES", "MAX_SHIFT", "ShiftExplorer", "shift_explorer"]
 
@@ -187,7 +187,7 @@ class ShiftExplorer(Explorer):
         self.pool_size = widgets.IntSlider(value=pool_size, description="window", **window)
         self.stride = widgets.IntSlider(value=stride, description="stride", **window)
         self.stats = widgets.HTML()
-        self._views = tuple(widgets.Image(format="png") for _ in range(6))
+        self._views = tuple(Picture(format="png") for _ in range(6))
         (
             self.input_view,
             self.feature_view,
@@ -310,8 +310,26 @@ class ShiftExplorer(Explorer):
         )
         self.shifted_input, self.features = result.shifted, result.features
         self.equivariance, self.interior, self.result = result.equivariance, result.interior, r
-        for view, png in zip(self._views, pictures, strict=True):
-            view.value = png
+        shift = f"shifted {self.dx.value} right and {self.dy.value} down ({self.mode.value} fill)"
+        pool = (
+            f"{self.pool.value} pooling, window {self.pool_size.value}, stride {self.stride.value}"
+        )
+        alts = (
+            f"input {self.image.value}, {shift}, {_shape(result.shifted)}",
+            f"feature map of {self.kernel.value} on the input {shift}, {_shape(result.features)}, "
+            f"{describe_values(result.features)}",
+            f"change of the feature map of the input {shift} against the original one shifted, "
+            f"{describe_values(result.equivariance)}",
+            f"{pool} of the unshifted feature map, {_shape(r.reference)}, "
+            f"{describe_values(r.reference)}",
+            f"{pool} of the feature map of the input {shift}, {_shape(r.shifted)}, "
+            f"{describe_values(r.shifted)}",
+            f"change of the pooled map caused by the shift ({shift}), "
+            f"{describe_values((r.shifted - r.reference)[r.valid])}; cells without a "
+            "counterpart masked",
+        )
+        for view, png, alt in zip(self._views, pictures, alts, strict=True):
+            view.alt, view.value = alt, png
         self._write_captions()
         self._write_stats()
 
@@ -357,3 +375,8 @@ class ShiftExplorer(Explorer):
 def shift_explorer(**kwargs) -> ShiftExplorer:
     """Create a :class:`ShiftExplorer` (one call in a notebook); see its parameters."""
     return ShiftExplorer(**kwargs)
+
+
+def _shape(array) -> str:
+    """``"28 by 28"``: the shape of a picture, for its text alternative."""
+    return " by ".join(str(n) for n in array.shape)

@@ -21,7 +21,7 @@ import ipywidgets as widgets
 from dlcv.milestones import CATEGORIES, select_milestones, year_span
 from dlcv.plot import plot_timeline
 from dlcv.render import figure_png
-from dlcv.widgets.base import Explorer, row
+from dlcv.widgets.base import Explorer, Picture, row
 
 __all__ = ["TimelineExplorer"]
 
@@ -86,7 +86,7 @@ class TimelineExplorer(Explorer):
             continuous_update=False,
             layout=widgets.Layout(width="60%"),
         )
-        self.image = widgets.Image(format="png")
+        self.image = Picture(format="png")
         self.status = widgets.HTML()
         self.children = [
             row(*self.boxes.values()),
@@ -117,6 +117,11 @@ class TimelineExplorer(Explorer):
         if key not in self._pictures:
             ax = plot_timeline(result.shown, xlim=(lo - 2, hi + 2), width=self._width, title=None)
             self._pictures[key] = figure_png(ax.figure, self._dpi)
+        self.image.alt = (
+            f"timeline of {len(result.shown)} milestones, {lo} to {hi} "
+            f"({', '.join(result.categories)}): "
+            + "; ".join(f"{m['year']} {m['label']}" for m in result.shown)
+        )
         self.image.value = self._pictures[key]
         self.status.value = (
             f"Showing {len(result.shown)} of {len(self.milestones)} milestones, {lo}–{hi}."

@@ -27,7 +27,7 @@ import numpy as np
 from dlcv.layers import Sequential
 from dlcv.render import feature_mosaic, tile, to_png
 from dlcv.train import conv_feature_maps, predict_proba
-from dlcv.widgets.base import Explorer, row
+from dlcv.widgets.base import Explorer, Picture, row
 
 __all__ = ["DigitInspector", "digit_inspector"]
 
@@ -107,7 +107,7 @@ class DigitInspector(Explorer):
             min=0, max=len(images) - 1, value=start, description="image", continuous_update=True
         )
         self.status = widgets.HTML()
-        self.picture = widgets.Image(format="png")
+        self.picture = Picture(format="png")
         self.bars = widgets.HTML()
         self.children = [
             row(self.show, self.index),
@@ -152,12 +152,18 @@ class DigitInspector(Explorer):
             feature_mosaic(m, zoom=max(1, 56 // m.shape[1]), ncols=4) for m in result.maps
         ]
         png = to_png(tile(panels, gap=12))
-        self.picture.value = png
-        self.bars.value = _bars_html(self.probs[result.index], result.label)
         names = " | ".join(
             f"conv {k + 1}: {m.shape[0]} maps {m.shape[1]}×{m.shape[2]}"
             for k, m in enumerate(result.maps)
         )
+        probs = self.probs[result.index]
+        self.picture.alt = (
+            f"test image {result.index}, a handwritten {result.label}, classified as "
+            f"{int(probs.argmax())} with probability {float(probs.max()):.2f}; beside it the "
+            f"feature maps of each convolution layer ({names.replace(' | ', '; ')})"
+        )
+        self.picture.value = png
+        self.bars.value = _bars_html(probs, result.label)
         self.status.value = (
             f"image {result.index} (of {len(self.images)}; {len(self.mistakes)} "
             f"mistakes) — left: the digit; then {names}"
