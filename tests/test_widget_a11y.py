@@ -1,0 +1,247 @@
+"""Every widget, as a learner with a screen reader, a keyboard or a phone meets it, in Chromium.
+
+Two ways a widget reaches a browser, both checked with Debian's Chromium (Playwright):
+
+* **The static book.** Each widget of the contract test (``test_widget_contract.WIDGETS``)
+  is built here, its widget state embedded in a page that loads the book's own widget
+  manager (``_static``: require.js, ``widgets-glue.js``, the vendored ``embed-amd.js``),
+  as the built book renders the stored state of an executed chapter. In Chrome's
+  accessibility tree (the Chrome DevTools Protocol's ``Accessibility.getFullAXTree``,
+  what a screen reader reads) every control has a name, the one the widget gives it
+  (:func:`dlcv.widgets.base.accessible_name`: its visible label), and every picture its
+  text alternative (:attr:`dlcv.widgets.base.Picture.alt`). On a 390 px wide viewport (a
+  phone) no element of the widget reaches past the page's right edge.
+* **A live kernel.** Chapter 04 served by Voila: with the keyboard alone (Tab), the
+  pooling explorer's window slider is reached by its name; the arrow key changes it; the
+  output picture changes, and so does its text alternative.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import ipywidgets as widgets
+import pytest
+from ipywidgets.embed import embed_data
+
+from browser_harness import ROOT, serve_directory, voila_server, watch
+from dlcv.widgets.base import Picture, accessible_name, controls
+
+pytestmark = pytest.mark.slow
+
+PHONE = {"width": 390, "height": 844}
+RENDER_TIMEOUT_MS = 60_000
+NAMED_ROLES = {"slider", "spinbutton", "textbox", "combobox", "checkbox", "button", "radio",
+               "img", "image", "listbox", "searchbox"}  # fmt: skip
+"""Roles that must have a name (``img``/``image``: a picture without ``alt=""``)."""
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<script src="_static/vendor/requirejs/require.js"></script>
+<script src="_static/widgets-glue.js"></script>
+<script src="_static/vendor/ipywidgets/embed-amd.js"></script>
+<script type="application/vnd.jupyter.widget-state+json">{state}</script>
+</head><body><main><h1>{title}</h1>
+<script type="application/vnd.jupyter.widget-view+json">{view}</script>
+</main></body></html>
+"""
+
+# Wait until the widget is drawn, every picture loaded and the page script has run.
+READY_JS = """() => {
+  const root = document.querySelector('.dlcv-explorer');
+  if (!root) return false;
+  const imgs = Array.from(root.querySelectorAll('img'));
+  return imgs.every(i => i.complete && i.naturalWidth > 0) && !!root.dlcvApply;
+}"""
+
+# Elements of the widget whose right edge lies past the page's (the viewport's) width.
+TOO_WIDE_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const root = document.querySelector('.dlcv-explorer');
+  const clipped = el => {  // inside a box of its own that scrolls (or clips) and fits
+    for (let a = el.parentElement; a && a !== root.parentElement; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX;
+      if (o !== 'visible' && a.getBoundingClientRect().right <= width + 1) return true;
+    }
+    return false;
+  };
+  return Array.from(root.querySelectorAll('*')).filter(el => !clipped(el)).map(el => {
+    const r = el.getBoundingClientRect();
+    const cls = String(el.className).split(' ').slice(-2).join('.');
+    return {right: Math.round(r.right), width: Math.round(r.width),
+            what: el.tagName.toLowerCase() + '.' + cls};
+  }).filter(e => e.width > 0 && e.right > width + 1).map(e => ({...e, page: width}));
+}"""
+
+
+def _role(control: widgets.Widget) -> str:
+    """The ARIA role Chrome gives the control's focusable element."""
+    if isinstance(control, (widgets.ToggleButtons, widgets.RadioButtons)):
+        return "group"
+    if isinstance(control, widgets.Dropdown):
+        return "combobox"
+    if isinstance(control, widgets.Checkbox):
+        return "checkbox"
+    if isinstance(control, (widgets.Button, widgets.FileUpload)):
+        return "button"
+    if "Slider" in type(control).__name__:
+        return "slider"
+    if type(control).__name__ in ("IntText", "FloatText", "BoundedIntText", "BoundedFloatText"):
+        return "spinbutton"
+    return "textbox"
+
+
+def _ax_nodes(page) -> list[dict]:
+    """Chrome's accessibility tree of the page: ``(role, name)`` of each node not ignored."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        tree = cdp.send("Accessibility.getFullAXTree")
+    finally:
+        cdp.detach()
+    nodes = []
+    for node in tree["nodes"]:
+        if node.get("ignored"):
+            continue
+        role = (node.get("role") or {}).get("value", "")
+        name = (node.get("name") or {}).get("value", "")
+        nodes.append({"role": role, "name": name})
+    return nodes
+
+
+def _static_page(folder: Path, name: str, widget: widgets.Widget) -> Path:
+    """Write the page of ``widget``'s state, rendered by the book's widget manager."""
+    data = embed_data(views=[widget])
+    if not (folder / "_static").exists():
+        shutil.copytree(ROOT / "_static", folder / "_static")
+    path = folder / (re.sub(r"\W+", "-", name) + ".html")
+    path.write_text(
+        PAGE.format(
+            title=name,
+            state=json.dumps(data["manager_state"]).replace("</", "<\\/"),
+            view=json.dumps(data["view_specs"][0]),
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """Every widget of the contract test as a static page: ``{name: (url, widget)}``."""
+    from test_widget_contract import WIDGETS
+
+    folder = tmp_path_factory.mktemp("widget-pages")
+    built = {name: make() for name, (make, _) in WIDGETS.items()}
+    paths = {name: _static_page(folder, name, w) for name, w in built.items()}
+    with serve_directory(folder) as url:
+        yield {name: (url + paths[name].name, built[name]) for name in built}
+
+
+WIDGET_NAMES = [
+    "kernel editor", "pooling explorer", "shape calculator", "shift explorer",
+    "timeline explorer", "augment explorer", "feature explorer", "fine-tune explorer",
+    "digit inspector", "face explorer", "driving explorer",
+]  # fmt: skip
+
+
+def _open(browser, url: str, viewport: dict):
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(RENDER_TIMEOUT_MS)
+    log = watch(page, block_external=True)
+    page.goto(url, wait_until="load")
+    page.wait_for_function(READY_JS, timeout=RENDER_TIMEOUT_MS)
+    return page, log
+
+
+@pytest.mark.parametrize("name", WIDGET_NAMES)
+def test_static_widget_names_every_control_and_picture(browser, pages, name):
+    url, widget = pages[name]
+    page, log = _open(browser, url, {"width": 1280, "height": 900})
+    try:
+        nodes = _ax_nodes(page)
+        unnamed = [n["role"] for n in nodes if n["role"] in NAMED_ROLES and not n["name"].strip()]
+        assert not unnamed, f"{name}: elements without an accessible name: {unnamed}"
+        found = {(n["role"], n["name"]) for n in nodes}
+        missing = []
+        for control in controls(widget):
+            role, label = _role(control), accessible_name(control)
+            if role == "slider" and isinstance(control.value, tuple):  # a range: two handles
+                wanted = [(role, f"{label}, from"), (role, f"{label}, to")]
+            else:
+                wanted = [(role, label)]
+            for want in wanted:
+                if not any(r == want[0] and n.startswith(want[1]) for r, n in found):
+                    missing.append(want)
+        for picture in widget.pictures():
+            assert isinstance(picture, Picture)
+            if not any(r in ("img", "image") and n == " ".join(picture.alt.split())
+                       for r, n in found):  # fmt: skip
+                missing.append(("img", picture.alt))
+        assert not missing, (
+            f"{name}: not in the accessibility tree as (role, name): {missing}; "
+            f"found {sorted(f for f in found if f[0] in NAMED_ROLES)}"
+        )
+        assert not log.errors, f"{name}: {log.errors}"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", WIDGET_NAMES)
+def test_static_widget_fits_a_phone(browser, pages, name):
+    url, _ = pages[name]
+    page, _ = _open(browser, url, PHONE)
+    try:
+        too_wide = page.evaluate(TOO_WIDE_JS)
+        assert not too_wide, (
+            f"{name}: {len(too_wide)} elements reach past the right edge of a 390 px page, "
+            f"the widest: {max(too_wide, key=lambda e: e['right'])}"
+        )
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------------- a live kernel
+LIVE = ROOT / "chapters" / "04_pooling.ipynb"
+SLIDER = "window"
+MAX_TABS = 150
+OUTPUT_ALT_JS = """() => {
+  const img = Array.from(document.querySelectorAll('.dlcv-explorer img'))
+    .find(i => (i.alt || '').startsWith('output of'));
+  return img ? {alt: img.alt, src: img.src} : null;
+}"""
+
+
+def test_live_slider_by_keyboard_changes_the_picture_and_its_alt(browser):
+    with voila_server(LIVE) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(RENDER_TIMEOUT_MS)
+        try:
+            page.goto(url, wait_until="domcontentloaded", timeout=300_000)
+            slider = page.get_by_role("slider", name=SLIDER, exact=True)
+            slider.wait_for(state="visible", timeout=300_000)
+            page.wait_for_function(f"() => ({OUTPUT_ALT_JS})() !== null", timeout=RENDER_TIMEOUT_MS)
+            before = page.evaluate(OUTPUT_ALT_JS)
+            page.locator("body").focus()
+            for _ in range(MAX_TABS):  # the keyboard alone: Tab until the slider has focus
+                page.keyboard.press("Tab")
+                if slider.evaluate("el => el === document.activeElement"):
+                    break
+            else:
+                pytest.fail(f"{MAX_TABS} presses of Tab never reached the slider {SLIDER!r}")
+            value = slider.get_attribute("aria-valuenow")
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                f"(old) => {{ const now = ({OUTPUT_ALT_JS})(); return now && now.alt !== old; }}",
+                arg=before["alt"],
+                timeout=RENDER_TIMEOUT_MS,
+            )
+            after = page.evaluate(OUTPUT_ALT_JS)
+            assert slider.get_attribute("aria-valuenow") != value
+            assert after["src"] != before["src"], "the alt text changed but not the picture"
+            window = int(float(value)) + 1  # one step right
+            assert f"window {window}," in after["alt"], (before["alt"], after["alt"])
+        finally:
+            page.close()
