@@ -29,6 +29,13 @@ _COLUMNS = ("type", "kernel", "stride", "padding", "dilation", "filters", "")
 _WIDTHS = ("110px", "72px", "72px", "72px", "72px", "72px", "40px")
 
 
+_NARROW_TABLE = (
+    "<style>@media (max-width: 600px) {.dlcv-shapes td, .dlcv-shapes th "
+    "{padding: 1px 3px !important; font-size: 11px !important; overflow-wrap: anywhere}}</style>"
+)
+"""On a phone the report table's cells are smaller and may break (the table fits the page)."""
+
+
 class LayerRow(widgets.HBox):
     """One editable layer: type, kernel, stride, padding, dilation, filters, remove button.
 
@@ -58,7 +65,8 @@ class LayerRow(widgets.HBox):
             description="✕", tooltip="remove this layer", layout=widgets.Layout(width="40px")
         )
         super().__init__(
-            [
+            layout=widgets.Layout(flex_flow="row wrap"),  # wraps like the header on a phone
+            children=[
                 self.kind,
                 self.kernel,
                 self.stride,
@@ -66,7 +74,7 @@ class LayerRow(widgets.HBox):
                 self.dilation,
                 self.filters,
                 self.remove,
-            ]
+            ],
         )
         self.kind.observe(self._sync_enabled, names="value")
         self._sync_enabled()
@@ -175,11 +183,11 @@ class ShapeCalculator(Explorer):
         self.report: StackReport | None = None
         self.rows: list[LayerRow] = []
         self._rows_box = widgets.VBox()
-        header = widgets.HBox(
-            [
+        header = row(  # the same widths as a layer row: on a phone both wrap alike
+            *(
                 widgets.HTML(f"<b>{name}</b>", layout=widgets.Layout(width=width))
                 for name, width in zip(_COLUMNS, _WIDTHS, strict=True)
-            ]
+            )
         )
         inputs = row(
             widgets.HTML("<b>input</b> C, H, W:", layout=widgets.Layout(width="110px")),
@@ -188,16 +196,10 @@ class ShapeCalculator(Explorer):
             self.in_w,
             self.preset,
         )
-        # the layer rows keep their columns; on a narrow page they scroll in their own box
-        columns = widgets.VBox(
-            [header, self._rows_box],
-            layout=widgets.Layout(overflow="auto", max_width="100%", min_width="0px"),
-        )
-        for box in (header, self._rows_box):
-            box.layout.min_width = "max-content"
         self.children = [
             inputs,
-            columns,
+            header,
+            self._rows_box,
             row(self.add_conv, self.add_pool),
             self.status,
             self.message,
@@ -277,10 +279,7 @@ class ShapeCalculator(Explorer):
 
     def draw(self, result: StackReport) -> None:
         self.report = result
-        self.table.value = (
-            "<div role='region' aria-label='the shapes of the stack' tabindex='0' "
-            f"style='overflow-x:auto;max-width:100%'>{render_table(result)}</div>"
-        )
+        self.table.value = f"{_NARROW_TABLE}<div class='dlcv-shapes'>{render_table(result)}</div>"
         causes = [r.index for r in result.layers if r.problem]
         self.status.value = (
             ""
