@@ -1,0 +1,122 @@
+"""Accessibility of every page of the built book (WCAG 2.1 level AA), in Debian's Chromium.
+
+For each page of ``_toc.yml``, served with the internet blocked and its stored widgets
+rendered:
+
+* **axe-core** (shipped inside ``axe-playwright-python``, nothing downloaded) with the rules
+  tagged WCAG 2.0/2.1 A and AA, plus ``label-content-name-mismatch`` (WCAG 2.5.3, "label in
+  name", which axe files as experimental): no serious or critical violation, except the
+  rules listed in :data:`EXCEPTIONS`, each with its reason;
+* **the keyboard**: the first Tab reaches the theme's "Skip to main content" link, and
+  following it moves focus to the page's main content;
+* **a phone**: at 390 CSS pixels wide (an iPhone 12-15; also what 200 % zoom makes of a
+  780 px window), no visible element sticks out past the right edge of the page, unless it
+  sits in a box that scrolls sideways on its own (a wide table or code block may: WCAG
+  1.4.10 allows it for content that needs two dimensions). Widgets get no such exemption:
+  they must wrap to the width of the page.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from browser_harness import load_page, toc_docnames
+
+pytestmark = pytest.mark.slow
+
+PAGES = toc_docnames()
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+EXTRA_RULES = ["label-content-name-mismatch"]
+BLOCKING = {"serious", "critical"}
+EXCEPTIONS: dict[str, str] = {}
+"""axe rule id -> why the project cannot satisfy it (none so far)."""
+PHONE_WIDTH = 390
+
+AXE = Axe()
+
+WIDER_THAN_PAGE_JS = """(width) => {
+  const scrolls = el => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === 'auto' || o === 'scroll') && p.scrollWidth > p.clientWidth + 1) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || r.right <= width + 1) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.position === 'fixed') continue;
+    const off = '[hidden], .d-none, .bd-sidebar-primary, .bd-sidebar-secondary, .onlyprint';
+    if (el.closest(off)) continue;
+    if (!el.closest('.widget-subarea') && scrolls(el)) continue;  // widgets must wrap
+    out.push({tag: el.tagName.toLowerCase(), cls: String(el.className).slice(0, 80),
+              right: Math.round(r.right), text: (el.textContent || '').trim().slice(0, 60)});
+  }
+  return out;
+}"""
+
+
+def _axe(page) -> list[dict]:
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}}
+    found = AXE.run(page, options=options).response["violations"]
+    extra = AXE.run(page, options={"runOnly": {"type": "rule", "values": EXTRA_RULES}})
+    return found + extra.response["violations"]
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_axe_finds_no_serious_or_critical_problem(browser, site, docname):
+    page, _ = load_page(browser, site, docname)
+    try:
+        violations = _axe(page)
+    finally:
+        page.close()
+    blocking = [v for v in violations if v["impact"] in BLOCKING and v["id"] not in EXCEPTIONS]
+    report = [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}; first: "
+        f"{v['nodes'][0]['html'][:160]}"
+        for v in blocking
+    ]
+    assert not report, f"{docname}.html:\n  " + "\n  ".join(report)
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_the_first_tab_reaches_a_skip_link_that_works(browser, site, docname):
+    page, _ = load_page(browser, site, docname)
+    try:
+        page.keyboard.press("Tab")
+        link = page.evaluate(
+            "() => { const a = document.activeElement; "
+            "return {text: a.textContent.trim(), href: a.getAttribute('href')}; }"
+        )
+        assert link["text"] == "Skip to main content", f"first Tab reached {link}"
+        target = link["href"].lstrip("#")
+        assert page.locator(f"[id='{target}']").count() == 1, f"no element with id {target}"
+        page.keyboard.press("Enter")
+        inside = page.evaluate(
+            "(id) => { const t = document.getElementById(id); const a = document.activeElement;"
+            " return location.hash === '#' + id && (t === a || t.contains(a) ||"
+            " t.getBoundingClientRect().top < window.innerHeight); }",
+            target,
+        )
+        assert inside, f"{docname}.html: following the skip link did not reach #{target}"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("docname", PAGES)
+def test_nothing_is_wider_than_a_phone(browser, site, docname):
+    page, _ = load_page(browser, site, docname, width=PHONE_WIDTH)
+    try:
+        wide = page.evaluate(WIDER_THAN_PAGE_JS, PHONE_WIDTH)
+    finally:
+        page.close()
+    shown = [
+        f"<{w['tag']} class='{w['cls']}'> ends at {w['right']} px: {w['text']!r}" for w in wide
+    ]
+    assert not wide, (
+        f"{docname}.html at {PHONE_WIDTH} px: {len(wide)} elements stick out:\n  "
+        + "\n  ".join(shown[:12])
+    )
