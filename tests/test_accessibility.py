@@ -69,6 +69,16 @@ def _axe(page, context=None) -> list[dict]:
     return found + extra.response["violations"]
 
 
+def _blocking(violations) -> list[str]:
+    """One line per serious or critical violation not excused in :data:`EXCEPTIONS`."""
+    return [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}; first: "
+        f"{v['nodes'][0]['html'][:160]}"
+        for v in violations
+        if v["impact"] in BLOCKING and v["id"] not in EXCEPTIONS
+    ]
+
+
 @pytest.mark.parametrize("docname", PAGES)
 def test_axe_finds_no_serious_or_critical_problem(browser, site, docname):
     page, _ = load_page(browser, site, docname)
@@ -76,12 +86,7 @@ def test_axe_finds_no_serious_or_critical_problem(browser, site, docname):
         violations = _axe(page)
     finally:
         page.close()
-    blocking = [v for v in violations if v["impact"] in BLOCKING and v["id"] not in EXCEPTIONS]
-    report = [
-        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}; first: "
-        f"{v['nodes'][0]['html'][:160]}"
-        for v in blocking
-    ]
+    report = _blocking(violations)
     assert not report, f"{docname}.html:\n  " + "\n  ".join(report)
 
 
@@ -148,10 +153,5 @@ def test_axe_finds_no_serious_or_critical_problem_in_a_live_widget(browser):
             violations = _axe(page, context=".dlcv-explorer")
         finally:
             page.close()
-    blocking = [v for v in violations if v["impact"] in BLOCKING and v["id"] not in EXCEPTIONS]
-    report = [
-        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']}; first: "
-        f"{v['nodes'][0]['html'][:160]}"
-        for v in blocking
-    ]
+    report = _blocking(violations)
     assert not report, "04_pooling on Voila:\n  " + "\n  ".join(report)

@@ -428,6 +428,14 @@ class Explorer(widgets.VBox):
         finally:
             self._quiet -= 1
 
+    def set_scale(self, slider, scale, value) -> None:
+        """Give ``slider`` the range, step and readout of ``scale`` (anything with ``low``,
+        ``high``, ``step`` and ``fmt``, e.g. a detector's score scale) and ``value`` clipped
+        into it, without triggering an update (:func:`set_range` inside :meth:`quiet`)."""
+        value = float(np.clip(value, scale.low, scale.high))
+        with self.quiet():
+            set_range(slider, scale.low, scale.high, scale.step, value, scale.fmt)
+
 
 def set_range(slider, low: float, high: float, step: float, value: float, fmt=None) -> None:
     """Give ``slider`` the range ``[low, high]``, ``step``, ``value`` (and ``readout_format``

@@ -43,7 +43,7 @@ from dlcv.render import to_png
 from dlcv.road_plot import BOXES, CLASS_COLOURS, LANE_STYLES, frame_picture
 from dlcv.scenes import LIGHT_STATES, LIGHTING, WEATHER, Frame
 from dlcv.validate import check_choice, check_int
-from dlcv.widgets.base import Explorer, Picture, panel, row, set_range
+from dlcv.widgets.base import Explorer, Picture, panel, row
 
 __all__ = ["BOX_CHOICES", "FACTOR", "DrivingExplorer", "driving_explorer"]
 
@@ -194,11 +194,8 @@ class DrivingExplorer(Explorer):
 
     # ------------------------------------------------------------------ controls
     def _set_scale(self, detector: str) -> None:
-        """Give the threshold slider ``detector``'s range, step and last value, quietly."""
-        scale, slider = THRESHOLDS[detector], self.threshold
-        value = float(np.clip(self._levels[detector], scale.low, scale.high))
-        with self.quiet():
-            set_range(slider, scale.low, scale.high, scale.step, value, scale.fmt)
+        """Give the threshold slider ``detector``'s scale and its last value, quietly."""
+        self.set_scale(self.threshold, THRESHOLDS[detector], self._levels[detector])
 
     def _on_detector(self, change) -> None:
         self._levels[change["old"]] = self.threshold.value

@@ -48,7 +48,6 @@ from dlcv.widgets.base import (
     clear_upload,
     panel,
     row,
-    set_range,
     uploaded_files,
 )
 
@@ -267,11 +266,8 @@ class FaceExplorer(Explorer):
 
     # ------------------------------------------------------------------ controls
     def _set_scale(self, detector: str) -> None:
-        """Give the threshold slider ``detector``'s range, step and last value, quietly."""
-        scale, slider = THRESHOLDS[detector], self.threshold
-        value = float(np.clip(self._levels[detector], scale.low, scale.high))
-        with self.quiet():
-            set_range(slider, scale.low, scale.high, scale.step, value, scale.fmt)
+        """Give the threshold slider ``detector``'s scale and its last value, quietly."""
+        self.set_scale(self.threshold, THRESHOLDS[detector], self._levels[detector])
 
     def _on_detector(self, change) -> None:
         self._levels[change["old"]] = self.threshold.value
