@@ -135,9 +135,9 @@ LIVE = ROOT / "chapters" / "04_pooling.ipynb"
 
 def test_axe_finds_no_serious_or_critical_problem_in_a_live_widget(browser):
     """Chapter 04 served by Voila (a live kernel, ipywidgets 8 rendering the widgets): the
-    explorer's controls and pictures. Only the widget for now: Voila draws the chapter's
-    Matplotlib figures as images without a text alternative, which the book's figures do
-    not have yet either (issue 15, item 2, still open)."""
+    whole page, the explorer's controls and pictures and the figures the kernel draws.
+    Voila gives an image without a text alternative the word "Image" as its alt, which axe
+    accepts; so the test also requires every figure's alt to be the figure's description."""
     with voila_server(LIVE) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         try:
@@ -150,8 +150,14 @@ def test_axe_finds_no_serious_or_critical_problem_in_a_live_widget(browser):
                 ".some(i => (i.alt || '').startsWith('output of'))",
                 timeout=60_000,
             )
-            violations = _axe(page, context=".dlcv-explorer")
+            violations = _axe(page)
+            alts = page.evaluate(
+                "() => Array.from(document.querySelectorAll('img'))"
+                ".filter(i => !i.closest('.dlcv-explorer') && i.width > 1).map(i => i.alt)"
+            )
         finally:
             page.close()
     report = _blocking(violations)
     assert not report, "04_pooling on Voila:\n  " + "\n  ".join(report)
+    assert len(alts) >= 5, alts  # the chapter's figures were drawn
+    assert all(alt.startswith("Figure") for alt in alts), alts

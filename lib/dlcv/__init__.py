@@ -10,6 +10,7 @@ missing) even when NumPy itself is not installed.
 """
 
 import importlib
+import sys
 
 _EXPORTS = {
     "conv2d": "dlcv.conv",
@@ -37,3 +38,14 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+# Inside IPython, every Matplotlib figure is shown with its text alternative (see
+# dlcv.figure_text). Without NumPy this is skipped: dlcv.environment says what is missing.
+if "IPython" in sys.modules:
+    try:
+        from dlcv.figure_text import install as _install_figure_text
+
+        _install_figure_text()
+    except ModuleNotFoundError:
+        pass
