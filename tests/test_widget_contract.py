@@ -414,7 +414,7 @@ class Careless(Explorer):
 def test_base_refuses_an_unnamed_control_and_a_picture_without_alt():
     w = Careless()
     assert w.accessibility_problems() == [
-        "a IntSlider without a description or tooltip (value 1): nothing names it"
+        "an IntSlider without a description or tooltip (value 1): nothing names it"
     ]
     w.number.value = 2  # the picture changes, its alt does not
     assert "changed a picture but not its alt ('a grey square')" in w.accessibility_problems()[1]

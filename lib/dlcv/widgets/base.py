@@ -347,8 +347,10 @@ class Explorer(widgets.VBox):
         problems = []
         for control in controls(self):
             if not accessible_name(control):
+                kind = type(control).__name__
+                article = "an" if kind[0] in "AEIOU" else "a"
                 problems.append(
-                    f"a {type(control).__name__} without a description or tooltip "
+                    f"{article} {kind} without a description or tooltip "
                     f"(value {getattr(control, 'value', None)!r}): nothing names it"
                 )
         for picture in self.pictures():
