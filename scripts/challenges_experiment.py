@@ -17,8 +17,8 @@ shift, scikit-learn's 1,797 digits in MNIST's format. The runs live in
    under FGSM and 10-step PGD at epsilon 0 to 0.3, on 500 fixed test digits
    (:func:`dlcv.challenges.adversarial_run`).
 4. ``challenges_adversarial_training.csv``: LeNet trained on clean, FGSM or 3-step PGD
-   mini-batches at epsilon 0.1 (same data, recipe and 550 steps), seeds 0-2, then
-   attacked at 0.1 on the 1,000 test digits
+   mini-batches at epsilon 0.1, PGD also with epsilon warmed up from 0 (same data,
+   recipe and 550 steps), seeds 0-2, then attacked at 0.1 on the 1,000 test digits
    (:func:`dlcv.challenges.adversarial_training_run`).
 
 Usage::
@@ -83,7 +83,7 @@ def plan(seeds: list[int], quick: bool = False) -> list[dict]:
         hunger = grid(method=HUNGER_METHODS, per_class=sorted(BUDGETS, reverse=True), seed=seeds)
         shift = shift_cells()
         adversarial = grid(model=MODELS, attack_name=ATTACKS, epsilon=EPSILONS)
-        training = grid(training=list(TRAININGS)[::-1], seed=seeds)  # PGD-3 is the longest
+        training = grid(training=list(TRAININGS)[::-1], seed=seeds)  # PGD-3 are the longest
     cnn = [c for c in hunger if c["method"] == "CNN"]
     runs = [("training", training), ("hunger", cnn), ("adversarial", adversarial),
             ("hunger", [c for c in hunger if c["method"] != "CNN"]), ("shift", shift)]  # fmt: skip
@@ -129,7 +129,8 @@ def main(argv: list[str]) -> int:
         "random start (seed 0)",
         "training": f"{data}; LeNet (channels 16, 32) from scratch, Adam 5e-3 x0.7 per "
         f"epoch, {STEPS} steps of 32 on the whole training part; mini-batches clean, FGSM "
-        f"or 3-step PGD at epsilon {TRAIN_EPSILON}; seeds {args.seeds}; attacked on the "
+        f"or 3-step PGD at epsilon {TRAIN_EPSILON} (warm-up: epsilon rising linearly over "
+        f"the first {STEPS // 5} steps); seeds {args.seeds}; attacked on the "
         f"test part with FGSM and {PGD_STEPS}-step PGD at the same epsilon",
     }
     for table, (name, columns) in FILES.items():

@@ -145,6 +145,17 @@ def test_adversarial_training_run_gives_its_columns_and_is_seeded():
     )
 
 
+def test_warmup_epsilon_grows_over_the_first_fifth_of_the_steps():
+    values = [ch.warmup_epsilon(0.1, t, 550) for t in (1, 55, 110, 111, 550)]
+    assert values == pytest.approx([0.1 / 110, 0.05, 0.1, 0.1, 0.1])
+    assert ch.warmup_epsilon(0.2, 1, 4) == 0.2  # fewer than 5 steps: no warm-up
+    kwargs = {"per_class": 1, "steps": 1, "eval_per_class": 1}  # one step: the same radius
+    assert _without_seconds(ch.adversarial_training_run("PGD-3 warm-up", 0, **kwargs)) == {
+        **_without_seconds(ch.adversarial_training_run("PGD-3", 0, **kwargs)),
+        "training": "PGD-3 warm-up",
+    }
+
+
 @pytest.mark.parametrize(
     ("call", "error", "name"),
     [
