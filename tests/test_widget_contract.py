@@ -50,6 +50,7 @@ from dlcv.widgets.features import FeatureExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
 from dlcv.widgets.pooling_explorer import PoolingExplorer
+from dlcv.widgets.robustness import RobustnessExplorer
 from dlcv.widgets.shape_calculator import ShapeCalculator
 from dlcv.widgets.shift_explorer import ShiftExplorer
 from dlcv.widgets.timeline import TimelineExplorer
@@ -159,6 +160,9 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     "driving explorer": (DrivingExplorer, (
         Bad("a negative scene number", lambda w: w.seed, -1),
     )),
+    # every control of the robustness explorer is bounded; its strength follows the change
+    "robustness explorer": (lambda: RobustnessExplorer(
+        {"LeNet": load_lenet_mnist()}, load_mnist().x_test[:8], load_mnist().y_test[:8]), ()),
 }  # fmt: skip
 
 BAD_SETTINGS = [
@@ -185,6 +189,7 @@ GOOD: dict[str, tuple[str, object]] = {
     "digit inspector": ("index", 2),
     "face explorer": ("angle", 10),
     "driving explorer": ("seed", 7),
+    "robustness explorer": ("index", 2),
 }
 """Widgets with pictures -> a good setting (control attribute, value) that changes one."""
 UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {

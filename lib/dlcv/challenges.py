@@ -82,6 +82,7 @@ __all__ = [
     "load_challenges_results",
     "mnist_parts",
     "pixel_logreg",
+    "probabilities",
     "recipe_schedule",
     "robustness",
     "run_cell",
@@ -378,7 +379,9 @@ def shift_run(
 
 
 # ------------------------------------------------------------- 3. adversarial examples
-def _probabilities(model, x) -> np.ndarray:
+def probabilities(model, x) -> np.ndarray:
+    """Class probabilities ``(N, 10)`` of ``x`` from a network or a logistic regression on
+    the flattened pixels, on one BLAS thread for the latter."""
     if isinstance(model, Sequential):
         return predict_proba(model, x)
     with threadpool_limits(1):
@@ -442,7 +445,7 @@ def adversarial_run(
     start = time.perf_counter()
     net = load_lenet_mnist() if model == "LeNet" else pixel_logreg()
     adv = attack(net, x, y, attack_name, epsilon, steps=steps, seed=seed)
-    p = _probabilities(net, adv)
+    p = probabilities(net, adv)
     delta = (adv.astype(np.float64) - x).reshape(len(x), -1)
     return {
         "model": model,
@@ -550,7 +553,7 @@ def robustness(model, x, y, epsilon, *, steps: int = PGD_STEPS, seed: int = 0) -
         ("fgsm", attack(model, x, y, "FGSM", epsilon)),
         ("pgd", attack(model, x, y, "PGD", epsilon, steps=steps, seed=seed)),
     ):
-        out[f"{name}_accuracy"] = float(np.mean(_probabilities(model, images).argmax(1) == y))
+        out[f"{name}_accuracy"] = float(np.mean(probabilities(model, images).argmax(1) == y))
     return out
 
 
