@@ -44,6 +44,7 @@ CONVERTED = {
     "09_fine_tuning",
     "10_face_recognition",
     "11_autonomous_driving",
+    "13_challenges",
 }
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")

@@ -30,6 +30,7 @@ CHANGES = ("FGSM", "PGD") + CORRUPTIONS
 """The changes offered: the two attacks, then every corruption."""
 MAX_EPSILON = 0.3
 ZOOM = 4
+_CELL = "padding: 0 0.5em; line-height: 1.25; text-align: left"
 
 
 class Robustness(NamedTuple):
@@ -62,16 +63,17 @@ def _bars(before: np.ndarray, after: np.ndarray, label: int) -> str:
         mark = " (true)" if k == label else ""
         bar = '<span style="display:inline-block;height:0.7em;background:{c};width:{w}px"></span>'
         cells.append(
-            f"<tr><th scope='row'>{k}{mark}</th>"
-            f"<td>{before[k]:.1%} {bar.format(c='#0072B2', w=int(round(80 * before[k])))}</td>"
-            f"<td>{after[k]:.1%} {bar.format(c='#D55E00', w=int(round(80 * after[k])))}</td>"
-            "</tr>"
+            f"<tr><th scope='row' style='{_CELL}'>{k}{mark}</th>"
+            f"<td style='{_CELL}'>{before[k]:.1%} "
+            f"{bar.format(c='#0072B2', w=int(round(80 * before[k])))}</td>"
+            f"<td style='{_CELL}'>{after[k]:.1%} "
+            f"{bar.format(c='#D55E00', w=int(round(80 * after[k])))}</td></tr>"
         )
     return (
         "<table style='border-collapse:collapse;font-size:0.85em'>"
         "<caption style='text-align:left'>class probabilities</caption>"
-        "<tr><th scope='col'>class</th><th scope='col'>before</th>"
-        "<th scope='col'>after</th></tr>" + "".join(cells) + "</table>"
+        f"<tr><th scope='col' style='{_CELL}'>class</th><th scope='col' style='{_CELL}'>before"
+        f"</th><th scope='col' style='{_CELL}'>after</th></tr>" + "".join(cells) + "</table>"
     )
 
 
