@@ -7,6 +7,8 @@ Nothing here is a test. Everything binds to 127.0.0.1 only and every wait is bou
 * Debian's Chromium driven by Playwright for Python (never a browser download).
 * A Voila server giving one chapter a live kernel, and the JavaScript that changes a
   widget control and waits for the widget's image to change.
+* Chrome's accessibility tree of a page, and what a widget's controls and pictures must be
+  called in it (the ipywidgets 8 and the ipywidgets 7 widget tests).
 """
 
 from __future__ import annotations
@@ -240,6 +242,91 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------- a11y tree
+NAMED_ROLES = {"slider", "spinbutton", "textbox", "combobox", "checkbox", "button", "radio",
+               "img", "image", "listbox", "searchbox"}  # fmt: skip
+"""Roles that must have a name (``img``/``image``: a picture without ``alt=""``)."""
+
+# Wait until an explorer is drawn, every picture loaded and its page script has run.
+EXPLORER_READY_JS = """() => {
+  const root = document.querySelector('.dlcv-explorer');
+  if (!root) return false;
+  const imgs = Array.from(root.querySelectorAll('img'));
+  return imgs.every(i => i.complete && i.naturalWidth > 0) && !!root.dlcvApply;
+}"""
+
+
+def ax_nodes(page) -> list[dict]:
+    """Chrome's accessibility tree of the page (the Chrome DevTools Protocol's
+    ``Accessibility.getFullAXTree``, what a screen reader reads): of each node not ignored,
+    its ``role``, ``name``, ``value`` (a slider's: its ``aria-valuenow``; None when it has
+    none) and ``properties`` (``{"valuemin": 1, "valuemax": 8, "focusable": True, ...}``)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        tree = cdp.send("Accessibility.getFullAXTree")
+    finally:
+        cdp.detach()
+    nodes = []
+    for node in tree["nodes"]:
+        if node.get("ignored"):
+            continue
+        nodes.append(
+            {
+                "role": (node.get("role") or {}).get("value", ""),
+                "name": (node.get("name") or {}).get("value", ""),
+                "value": (node.get("value") or {}).get("value"),
+                "properties": {
+                    p["name"]: (p.get("value") or {}).get("value")
+                    for p in node.get("properties", [])
+                },
+            }
+        )
+    return nodes
+
+
+def control_role(kinds: list[str]) -> str:
+    """The ARIA role Chrome gives a control's focusable element, from ``kinds``, the names
+    of the control's classes (``[c.__name__ for c in type(control).__mro__]``), so that a
+    widget built in another environment (the Colab-like one, ipywidgets 7) can be named."""
+    if {"ToggleButtons", "RadioButtons"} & set(kinds):
+        return "group"
+    if "Dropdown" in kinds:
+        return "combobox"
+    if "Checkbox" in kinds:
+        return "checkbox"
+    if {"Button", "FileUpload"} & set(kinds):
+        return "button"
+    if "Slider" in kinds[0]:
+        return "slider"
+    if kinds[0] in ("IntText", "FloatText", "BoundedIntText", "BoundedFloatText"):
+        return "spinbutton"
+    return "textbox"
+
+
+def wanted_names(role: str, name: str, is_range: bool) -> list[tuple[str, str]]:
+    """``(role, name)`` a control must have in the tree; a range slider has two handles."""
+    if role == "slider" and is_range:
+        return [(role, f"{name}, from"), (role, f"{name}, to")]
+    return [(role, name)]
+
+
+def missing_from_tree(nodes: list[dict], controls, alts) -> list[tuple[str, str]]:
+    """What is not in the tree ``nodes`` as ``(role, name)``: each control of ``controls``,
+    ``(role, name, is_range)``, by a node whose name starts with its name (see
+    :func:`wanted_names`), and each picture's text alternative of ``alts``, exactly
+    (whitespace collapsed, as the page gets it)."""
+    found = {(n["role"], n["name"]) for n in nodes}
+    missing = []
+    for role, name, is_range in controls:
+        for want in wanted_names(role, name, is_range):
+            if not any(r == want[0] and n.startswith(want[1]) for r, n in found):
+                missing.append(want)
+    for alt in alts:
+        if not any(r in ("img", "image") and n == " ".join(alt.split()) for r, n in found):
+            missing.append(("img", alt))
+    return missing
 
 
 # --------------------------------------------------------------------------- live kernel

@@ -27,16 +27,23 @@ import ipywidgets as widgets
 import pytest
 from ipywidgets.embed import embed_data
 
-from browser_harness import ROOT, serve_directory, voila_server, watch
+from browser_harness import (
+    EXPLORER_READY_JS,
+    NAMED_ROLES,
+    ROOT,
+    ax_nodes,
+    control_role,
+    missing_from_tree,
+    serve_directory,
+    voila_server,
+    watch,
+)
 from dlcv.widgets.base import Picture, accessible_name, controls
 
 pytestmark = pytest.mark.slow
 
 PHONE = {"width": 390, "height": 844}
 RENDER_TIMEOUT_MS = 60_000
-NAMED_ROLES = {"slider", "spinbutton", "textbox", "combobox", "checkbox", "button", "radio",
-               "img", "image", "listbox", "searchbox"}  # fmt: skip
-"""Roles that must have a name (``img``/``image``: a picture without ``alt=""``)."""
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -48,14 +55,6 @@ PAGE = """<!doctype html>
 <script type="application/vnd.jupyter.widget-view+json">{view}</script>
 </main></body></html>
 """
-
-# Wait until the widget is drawn, every picture loaded and the page script has run.
-READY_JS = """() => {
-  const root = document.querySelector('.dlcv-explorer');
-  if (!root) return false;
-  const imgs = Array.from(root.querySelectorAll('img'));
-  return imgs.every(i => i.complete && i.naturalWidth > 0) && !!root.dlcvApply;
-}"""
 
 # Elements of the widget whose right edge lies past the page's (the viewport's) width.
 TOO_WIDE_JS = """() => {
@@ -79,36 +78,7 @@ TOO_WIDE_JS = """() => {
 
 def _role(control: widgets.Widget) -> str:
     """The ARIA role Chrome gives the control's focusable element."""
-    if isinstance(control, (widgets.ToggleButtons, widgets.RadioButtons)):
-        return "group"
-    if isinstance(control, widgets.Dropdown):
-        return "combobox"
-    if isinstance(control, widgets.Checkbox):
-        return "checkbox"
-    if isinstance(control, (widgets.Button, widgets.FileUpload)):
-        return "button"
-    if "Slider" in type(control).__name__:
-        return "slider"
-    if type(control).__name__ in ("IntText", "FloatText", "BoundedIntText", "BoundedFloatText"):
-        return "spinbutton"
-    return "textbox"
-
-
-def _ax_nodes(page) -> list[dict]:
-    """Chrome's accessibility tree of the page: ``(role, name)`` of each node not ignored."""
-    cdp = page.context.new_cdp_session(page)
-    try:
-        tree = cdp.send("Accessibility.getFullAXTree")
-    finally:
-        cdp.detach()
-    nodes = []
-    for node in tree["nodes"]:
-        if node.get("ignored"):
-            continue
-        role = (node.get("role") or {}).get("value", "")
-        name = (node.get("name") or {}).get("value", "")
-        nodes.append({"role": role, "name": name})
-    return nodes
+    return control_role([c.__name__ for c in type(control).__mro__])
 
 
 def _static_page(folder: Path, name: str, widget: widgets.Widget) -> Path:
@@ -152,7 +122,7 @@ def _open(browser, url: str, viewport: dict):
     page.set_default_timeout(RENDER_TIMEOUT_MS)
     log = watch(page, block_external=True)
     page.goto(url, wait_until="load")
-    page.wait_for_function(READY_JS, timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_function(EXPLORER_READY_JS, timeout=RENDER_TIMEOUT_MS)
     return page, log
 
 
@@ -161,25 +131,18 @@ def test_static_widget_names_every_control_and_picture(browser, pages, name):
     url, widget = pages[name]
     page, log = _open(browser, url, {"width": 1280, "height": 900})
     try:
-        nodes = _ax_nodes(page)
+        nodes = ax_nodes(page)
         unnamed = [n["role"] for n in nodes if n["role"] in NAMED_ROLES and not n["name"].strip()]
         assert not unnamed, f"{name}: elements without an accessible name: {unnamed}"
         found = {(n["role"], n["name"]) for n in nodes}
-        missing = []
-        for control in controls(widget):
-            role, label = _role(control), accessible_name(control)
-            if role == "slider" and isinstance(control.value, tuple):  # a range: two handles
-                wanted = [(role, f"{label}, from"), (role, f"{label}, to")]
-            else:
-                wanted = [(role, label)]
-            for want in wanted:
-                if not any(r == want[0] and n.startswith(want[1]) for r, n in found):
-                    missing.append(want)
+        # (role, name, whether it is a range: a slider of two handles, a tuple its value)
+        wanted = [
+            (_role(c), accessible_name(c), isinstance(getattr(c, "value", None), tuple))
+            for c in controls(widget)
+        ]
         for picture in widget.pictures():
             assert isinstance(picture, Picture)
-            if not any(r in ("img", "image") and n == " ".join(picture.alt.split())
-                       for r, n in found):  # fmt: skip
-                missing.append(("img", picture.alt))
+        missing = missing_from_tree(nodes, wanted, [p.alt for p in widget.pictures()])
         assert not missing, (
             f"{name}: not in the accessibility tree as (role, name): {missing}; "
             f"found {sorted(f for f in found if f[0] in NAMED_ROLES)}"

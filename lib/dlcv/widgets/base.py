@@ -75,7 +75,10 @@ _GROUPS = (widgets.ToggleButtons, widgets.RadioButtons)
 # data-dlcv-a11y attribute: {"names": {class: name}, "alts": {class: alt}, "ranges":
 # {class: [min, max]} (of sliders, for ipywidgets 7, whose handles have no ARIA)}. A
 # MutationObserver sets them again when ipywidgets redraws a view (a slider whose range
-# changes gets a new handle; a toggle button changes its class when pressed).
+# changes gets a new handle; a toggle button changes its class when pressed). An
+# ipywidgets 7 handle's value is read from the slider's readout: a range slider's readout
+# is "from – to" (an en dash), one part for each handle, and a readout formatted as a
+# percentage (".0%": "15%") is the value 0.15 (tests/test_colab.py renders them in 7.7.1).
 _PAGE_SCRIPT = """(function (img) {
   function set(el, key, value) { if (el.getAttribute(key) !== value) el.setAttribute(key, value); }
   function start(tries) {
@@ -92,12 +95,17 @@ _PAGE_SCRIPT = """(function (img) {
           el.querySelectorAll('.ui-slider-handle:not([role])').forEach(function (h) {
             set(h, 'role', 'slider');
           });
-          if (range && el.querySelector('.ui-slider-handle')) {
-            el.querySelectorAll('.ui-slider-handle').forEach(function (h) {
+          var knobs = el.querySelectorAll('.ui-slider-handle');
+          if (range && knobs.length) {
+            var text = readout ? readout.textContent.trim() : '';
+            var parts = knobs.length > 1 ? text.split(/\\s*\\u2013\\s*/) : [text];
+            knobs.forEach(function (h, i) {
               set(h, 'aria-valuemin', String(range[0])); set(h, 'aria-valuemax', String(range[1]));
-              var now = readout ? readout.textContent.trim() : '';
+              var now = parts.length === knobs.length ? parts[i] : '';
+              var value = parseFloat(now);
+              if (/%$/.test(now)) value = +(value / 100).toPrecision(12);
               if (now) set(h, 'aria-valuetext', now);
-              if (!isNaN(parseFloat(now))) set(h, 'aria-valuenow', String(parseFloat(now)));
+              if (isFinite(value)) set(h, 'aria-valuenow', String(value));
             });
           }
           var handles = el.querySelectorAll('[role=slider]');
