@@ -39,6 +39,7 @@ from browser_harness import (
     watch,
 )
 from dlcv.widgets.base import Picture, accessible_name, controls
+from test_widget_contract import WIDGETS
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +102,6 @@ def _static_page(folder: Path, name: str, widget: widgets.Widget) -> Path:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
     """Every widget of the contract test as a static page: ``{name: (url, widget)}``."""
-    from test_widget_contract import WIDGETS
-
     folder = tmp_path_factory.mktemp("widget-pages")
     built = {name: make() for name, (make, _) in WIDGETS.items()}
     paths = {name: _static_page(folder, name, w) for name, w in built.items()}
@@ -110,11 +109,8 @@ def pages(tmp_path_factory):
         yield {name: (url + paths[name].name, built[name]) for name in built}
 
 
-WIDGET_NAMES = [
-    "kernel editor", "pooling explorer", "shape calculator", "shift explorer",
-    "timeline explorer", "augment explorer", "feature explorer", "fine-tune explorer",
-    "digit inspector", "face explorer", "driving explorer",
-]  # fmt: skip
+WIDGET_NAMES = list(WIDGETS)
+"""Every widget of the contract test, so a new widget is checked here without a second list."""
 
 
 def _open(browser, url: str, viewport: dict):
