@@ -233,3 +233,22 @@ def test_the_theme_markup_is_fixed_for_accessibility(book_html):
         assert not re.search(r'<i class="theme-switch [^>]*title=', text), page
         assert "accessibility.css" in text, page
     assert 'role="listitem"' in (book_html / "bibliography.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_every_chapter_is_numbered_by_its_file_name(book_html):
+    """_ext/chapter_numbers.py: chapters/13_* is chapter 13 in its title, its sections, its
+    exercises and the sidebar, even while chapter 12 is not written."""
+    chapters = [d for d in toc_docnames() if d.startswith("chapters/")]
+    sidebar = _soup(book_html / "intro.html")
+    for docname in chapters:
+        number = int(Path(docname).name[:2])
+        soup = _soup(book_html / f"{docname}.html")
+        title = soup.select_one("main h1 .section-number").get_text(strip=True)
+        assert title == f"{number}.", f"{docname}: the title is numbered {title!r}"
+        sections = [s.get_text(strip=True) for s in soup.select("main h2 .section-number")]
+        assert sections and all(s.startswith(f"{number}.") for s in sections), (docname, sections)
+        exercises = [e.get_text(strip=True) for e in soup.select(".exercise .caption-number")]
+        assert all(e.startswith(f"Exercise {number}.") for e in exercises), (docname, exercises)
+        link = sidebar.select_one(f".bd-sidenav a[href$='{Path(docname).name}.html']")
+        assert link is not None and link.get_text(strip=True).startswith(f"{number}."), docname
