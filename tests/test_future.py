@@ -207,3 +207,18 @@ def test_the_loader_refuses_a_damaged_file(quick_results, tmp_path, damage, matc
     fewshot.unlink()
     with pytest.raises(FileNotFoundError, match="scripts/future_experiment.py"):
         fu.load_future_results(tmp_path)
+
+
+def test_the_shipped_files_load_and_a_cell_re_runs_exactly():
+    results = fu.load_future_results()
+    assert {r["method"] for r in results.tables["fewshot"]} == set(fu.FEWSHOT_METHODS)
+    assert {r["episodes"] for r in results.tables["fewshot"]} == {fu.N_EPISODES}
+    pixels = results.rows("fewshot", method="pixels", shots=5)[0]
+    assert fu.fewshot_cell("pixels", 5, fu.N_EPISODES) == (pixels["accuracy"], pixels["ci95"])
+    net = fu.load_protonet()
+    row = results.rows("fewshot", method="prototypical", shots=1, seed=0)[0]
+    assert net.metadata["test"]["1-shot"] == [row["accuracy"], row["ci95"]]
+    assert fu.fewshot_cell("prototypical", 1, fu.N_EPISODES, model=net) == (
+        row["accuracy"],
+        row["ci95"],
+    )
