@@ -329,6 +329,21 @@ def missing_from_tree(nodes: list[dict], controls, alts) -> list[tuple[str, str]
     return missing
 
 
+MAX_TABS = 150
+"""Presses of Tab allowed to reach a control from the top of a page."""
+
+
+def tab_to(page, locator, what: str) -> None:
+    """Move the focus to ``locator`` with the keyboard alone: Tab from the page's top until
+    it has focus; fail the test, naming ``what``, after :data:`MAX_TABS` presses."""
+    page.locator("body").focus()
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if locator.evaluate("el => el === document.activeElement"):
+            return
+    raise AssertionError(f"{MAX_TABS} presses of Tab never reached {what}")
+
+
 # --------------------------------------------------------------------------- live kernel
 @contextlib.contextmanager
 def voila_server(notebook: Path, startup_timeout: float = 120) -> Iterator[str]:

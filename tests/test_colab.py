@@ -50,6 +50,7 @@ from browser_harness import (
     repository,
     serve_directory,
     source_of,
+    tab_to,
     toc_notebooks,
     wanted_names,
     watch,
@@ -244,7 +245,6 @@ FONTS7 = re.compile(
 )
 """Font Awesome, which the 7.x bundle asks unpkg for: answered here with an empty font."""
 TIMEOUT_MS = 60_000
-MAX_TABS = 150
 
 
 @pytest.fixture(scope="module")
@@ -345,13 +345,7 @@ def test_ipywidgets7_slider_moves_by_keyboard(browser, widget_pages7, name, hand
     page, log = _open7(browser, url)
     try:
         slider = page.get_by_role("slider", name=handle, exact=True)
-        page.locator("body").focus()
-        for _ in range(MAX_TABS):  # the keyboard alone: Tab until the handle has focus
-            page.keyboard.press("Tab")
-            if slider.evaluate("el => el === document.activeElement"):
-                break
-        else:
-            pytest.fail(f"{name}: {MAX_TABS} presses of Tab never reached the slider {handle!r}")
+        tab_to(page, slider, f"{name}'s slider {handle!r}")  # the keyboard alone
         readout = slider.evaluate_handle(
             "el => el.closest('.widget-slider').querySelector('.widget-readout')"
         )

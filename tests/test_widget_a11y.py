@@ -35,6 +35,7 @@ from browser_harness import (
     control_role,
     missing_from_tree,
     serve_directory,
+    tab_to,
     voila_server,
     watch,
 )
@@ -165,7 +166,6 @@ def test_static_widget_fits_a_phone(browser, pages, name):
 # ---------------------------------------------------------------------- a live kernel
 LIVE = ROOT / "chapters" / "04_pooling.ipynb"
 SLIDER = "window"
-MAX_TABS = 150
 OUTPUT_ALT_JS = """() => {
   const img = Array.from(document.querySelectorAll('.dlcv-explorer img'))
     .find(i => (i.alt || '').startsWith('output of'));
@@ -183,13 +183,7 @@ def test_live_slider_by_keyboard_changes_the_picture_and_its_alt(browser):
             slider.wait_for(state="visible", timeout=300_000)
             page.wait_for_function(f"() => ({OUTPUT_ALT_JS})() !== null", timeout=RENDER_TIMEOUT_MS)
             before = page.evaluate(OUTPUT_ALT_JS)
-            page.locator("body").focus()
-            for _ in range(MAX_TABS):  # the keyboard alone: Tab until the slider has focus
-                page.keyboard.press("Tab")
-                if slider.evaluate("el => el === document.activeElement"):
-                    break
-            else:
-                pytest.fail(f"{MAX_TABS} presses of Tab never reached the slider {SLIDER!r}")
+            tab_to(page, slider, f"the slider {SLIDER!r}")  # the keyboard alone
             value = slider.get_attribute("aria-valuenow")
             page.keyboard.press("ArrowRight")
             page.wait_for_function(
