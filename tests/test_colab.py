@@ -155,6 +155,7 @@ WIDGETS7 = [
     "kernel editor", "pooling explorer", "shape calculator", "shift explorer",
     "timeline explorer", "augment explorer", "feature explorer", "fine-tune explorer",
     "digit inspector", "face explorer", "driving explorer", "robustness explorer",
+    "few-shot explorer",
 ]  # fmt: skip
 """The explorers of ``test_widget_contract.WIDGETS``, built here as it builds them."""
 
@@ -180,6 +181,8 @@ WIDGET_STATES = textwrap.dedent(
     from dlcv.widgets.kernel_editor import KernelEditor
     from dlcv.widgets.pooling_explorer import PoolingExplorer
     from dlcv.widgets.robustness import RobustnessExplorer
+    from dlcv.widgets.fewshot import FewShotExplorer
+    from dlcv.future import embed, fewshot_pool
     from dlcv.widgets.shape_calculator import ShapeCalculator
     from dlcv.widgets.shift_explorer import ShiftExplorer
     from dlcv.widgets.timeline import TimelineExplorer
@@ -207,6 +210,9 @@ WIDGET_STATES = textwrap.dedent(
         "driving explorer": DrivingExplorer,
         "robustness explorer": lambda: RobustnessExplorer(
             {"LeNet": load_lenet_mnist()}, load_mnist().x_test[:8], load_mnist().y_test[:8]),
+        "few-shot explorer": lambda: (lambda pool: FewShotExplorer(
+            pool, {m: embed(m, pool.x) for m in ("pixels", "HOG")}))(
+            fewshot_pool(n_candidates=6, n_queries=8)),
     }
     out = {"ipywidgets": ipywidgets.__version__, "widgets": {}}
     for name in sys.argv[2:]:

@@ -222,3 +222,100 @@ def test_the_shipped_files_load_and_a_cell_re_runs_exactly():
         row["accuracy"],
         row["ci95"],
     )
+
+
+# ------------------------------------------------------- the hand-built episodes of the widget
+def test_the_pool_keeps_support_candidates_and_queries_apart():
+    pool = fu.fewshot_pool(n_candidates=6, n_queries=10, seed=3)
+    assert pool.candidates.shape == (5, 6) and pool.queries.shape == (50,)
+    assert not set(pool.candidates.ravel()) & set(pool.queries)
+    for k, digit in enumerate(fu.TEST_CLASSES):
+        assert (pool.y[pool.candidates[k]] == digit).all()
+    assert set(pool.y) == set(fu.TEST_CLASSES)
+    again = fu.fewshot_pool(n_candidates=6, n_queries=10, seed=3)
+    np.testing.assert_array_equal(pool.queries, again.queries)
+    with pytest.raises(ValueError, match="fewer than n_candidates"):
+        fu.fewshot_pool(n_candidates=150, n_queries=100)
+
+
+def test_pool_predictions_are_the_nearest_mean_of_the_chosen_support():
+    pool = fu.fewshot_pool(n_candidates=5, n_queries=8, seed=1)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        e = rng.normal(size=(len(pool.x), 7))
+        support = [sorted(rng.choice(5, rng.integers(1, 4), replace=False)) for _ in range(5)]
+        distances, predicted = fu.pool_predictions(e, pool, support)
+        protos = np.stack([e[pool.candidates[k, s]].mean(axis=0) for k, s in enumerate(support)])
+        direct = ((e[pool.queries][:, None] - protos[None]) ** 2).sum(axis=2)
+        np.testing.assert_allclose(distances, direct, rtol=1e-10, atol=1e-10)
+        np.testing.assert_array_equal(predicted, np.array(fu.TEST_CLASSES)[direct.argmin(axis=1)])
+
+
+@pytest.mark.parametrize(
+    ("support", "match"),
+    [([[0]] * 4, "5 lists"), ([[0], [], [0], [0], [0]], "digit 6"), ([[9]] * 5, "below 5")],
+)
+def test_pool_predictions_name_a_bad_support(support, match):
+    pool = fu.fewshot_pool(n_candidates=5, n_queries=8, seed=1)
+    with pytest.raises(ValueError, match=match):
+        fu.pool_predictions(pool.x.reshape(len(pool.x), -1), pool, support)
+    with pytest.raises(TypeError, match="FewShotPool"):
+        fu.pool_predictions(pool.x.reshape(len(pool.x), -1), (pool.x, pool.y), [[0]] * 5)
+    with pytest.raises(ValueError, match="one row per digit"):
+        fu.pool_predictions(np.zeros((3, 2)), pool, [[0]] * 5)
+
+
+# ---------------------------------------------------------------------------- the concept
+def _ring(size=28, r_out=8, r_in=4):
+    yy, xx = np.mgrid[:size, :size] - size // 2
+    d = np.hypot(yy, xx)
+    return ((d <= r_out) & (d >= r_in)).astype(float)
+
+
+def test_loop_concept_finds_holes_and_only_holes():
+    ring, bar = _ring(), np.zeros((28, 28))
+    bar[4:24, 12:15] = 1.0
+    open_ring = ring.copy()
+    open_ring[:, 14:16] = 0.0  # cut through: no enclosed background
+    tiny = _ring(r_out=3, r_in=1)  # encloses one background pixel
+    x = np.stack([ring, bar, open_ring, tiny])[:, None]
+    np.testing.assert_array_equal(fu.loop_concept(x), [True, False, False, False])
+    np.testing.assert_array_equal(fu.loop_concept(x, min_area=1), [True, False, False, True])
+    assert not fu.loop_concept(x, min_area=100)[0]
+    parts = mnist_parts()
+    share = [fu.loop_concept(parts.x_test[parts.y_test == c]).mean() for c in (0, 1, 7, 8)]
+    assert share[0] > 0.7 and share[3] > 0.7 and share[1] < 0.05 and share[2] < 0.05
+    with pytest.raises(ValueError, match="grey images"):
+        fu.loop_concept(ring)
+
+
+def test_unit_aucs_are_sklearns_and_name_bad_input():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        concept = rng.random(40) < 0.4
+        a = rng.normal(size=(40, 3)) + concept[:, None] * rng.normal(size=3)
+        expected = [roc_auc_score(concept, a[:, j]) for j in range(3)]
+        np.testing.assert_allclose(fu.unit_aucs(a, concept), expected)
+    with pytest.raises(ValueError, match="both True and False"):
+        fu.unit_aucs(np.zeros((4, 1)), np.ones(4, bool))
+    with pytest.raises(ValueError, match="bool"):
+        fu.unit_aucs(np.zeros((4, 1)), np.array([0, 1, 0, 1]))
+
+
+def test_the_concept_test_chooses_on_training_digits_and_reads_the_test_once():
+    from dlcv.models import load_lenet_mnist
+    from dlcv.transfer import features
+
+    model, parts = load_lenet_mnist(), mnist_parts()
+    result = fu.concept_test(model)
+    train_concept = fu.loop_concept(parts.x_train)
+    aucs = fu.unit_aucs(features(model, parts.x_train, "dense"), train_concept)
+    assert result.unit == int(np.argmax(np.abs(aucs - 0.5)))
+    assert result.train_auc == pytest.approx(max(aucs[result.unit], 1 - aucs[result.unit]))
+    share = [train_concept[parts.y_train == c].mean() for c in range(10)]
+    assert result.within_class == int(np.argmin(np.abs(np.array(share) - 0.5)))
+    assert all(0.5 <= v <= 1 for v in (result.train_auc, result.class_auc))
+    with pytest.raises(TypeError, match="Sequential"):
+        fu.concept_test("lenet")

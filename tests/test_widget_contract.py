@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 
 from dlcv.data import asset_path, load_mnist
+from dlcv.future import embed, fewshot_pool
 from dlcv.milestones import load_milestones
 from dlcv.models import load_lenet_mnist
 from dlcv.train import predict
@@ -47,6 +48,7 @@ from dlcv.widgets.base import (
 from dlcv.widgets.driving import DrivingExplorer
 from dlcv.widgets.faces import FaceExplorer
 from dlcv.widgets.features import FeatureExplorer
+from dlcv.widgets.fewshot import FewShotExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
 from dlcv.widgets.pooling_explorer import PoolingExplorer
@@ -70,6 +72,12 @@ def _digit_inspector() -> DigitInspector:
 def _face_explorer() -> FaceExplorer:
     """The Haar cascade on the shipped photo of Obama (shrunk to 320 px)."""
     return FaceExplorer(source="obama", detector="Haar cascade")
+
+
+def _fewshot_explorer() -> FewShotExplorer:
+    """Pixels and HOG on a small pool of test digits 5-9."""
+    pool = fewshot_pool(n_candidates=6, n_queries=8)
+    return FewShotExplorer(pool, {m: embed(m, pool.x) for m in ("pixels", "HOG")})
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -163,6 +171,8 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     # every control of the robustness explorer is bounded; its strength follows the change
     "robustness explorer": (lambda: RobustnessExplorer(
         {"LeNet": load_lenet_mnist()}, load_mnist().x_test[:8], load_mnist().y_test[:8]), ()),
+    # every control of the few-shot explorer is bounded; the support sliders follow the shots
+    "few-shot explorer": (_fewshot_explorer, ()),
 }  # fmt: skip
 
 BAD_SETTINGS = [
@@ -190,6 +200,7 @@ GOOD: dict[str, tuple[str, object]] = {
     "face explorer": ("angle", 10),
     "driving explorer": ("seed", 7),
     "robustness explorer": ("index", 2),
+    "few-shot explorer": ("query", 3),
 }
 """Widgets with pictures -> a good setting (control attribute, value) that changes one."""
 UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {

@@ -76,6 +76,7 @@ import copy
 import math
 import numbers
 import time
+from typing import NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -103,7 +104,10 @@ __all__ = [
     "FEWSHOT_COLUMNS",
     "FEWSHOT_METHODS",
     "FILES",
+    "ConceptTest",
+    "FewShotPool",
     "FutureResults",
+    "LOOP_MIN_AREA",
     "LRS",
     "N_EPISODES",
     "N_QUERY",
@@ -122,18 +126,23 @@ __all__ = [
     "TRAIN_CLASSES",
     "embed",
     "episode_accuracies",
+    "concept_test",
     "fewshot_cell",
     "fewshot_run",
     "load_future_results",
     "load_protonet",
+    "loop_concept",
     "pretrained_trunk",
     "run_cell",
     "selfsupervised_run",
     "simclr_augmentation",
     "simclr_pretrain",
     "fewshot_episodes",
+    "fewshot_pool",
+    "pool_predictions",
     "train_classifier",
     "train_protonet",
+    "unit_aucs",
 ]
 
 # ------------------------------------------------------------------------------ settings
@@ -483,6 +492,86 @@ def fewshot_cell(method: str = "pixels", k_shot: int = 5, n_episodes: int = 100,
     return mean_confidence_interval(episode_accuracies(embed(method, x, model), episodes))
 
 
+class FewShotPool(NamedTuple):
+    """Test digits 5-9 to build episodes from by hand (:func:`fewshot_pool`).
+
+    ``x`` (N, 1, 28, 28) and ``y`` (N,) are the digits; ``candidates`` (5, n_candidates)
+    holds, row by row for the digits of :data:`TEST_CLASSES`, indices into them that may
+    be chosen as support; ``queries`` (5 * n_queries,) the indices of the other digits
+    that every choice of support is scored on (no digit is in both).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    candidates: np.ndarray
+    queries: np.ndarray
+
+
+def fewshot_pool(n_candidates: int = 10, n_queries: int = 40, seed: int = EPISODE_SEED):
+    """A :class:`FewShotPool` of the test part's digits 5-9, drawn by ``seed``.
+
+    For each class, ``n_candidates`` support candidates and ``n_queries`` queries are drawn
+    without replacement from its test digits, so the queries are the same whichever
+    support is chosen (what chapter 14's few-shot explorer and figure compare).
+    """
+    n_candidates = check_int(n_candidates, "n_candidates", 1)
+    n_queries, seed = check_int(n_queries, "n_queries", 1), check_int(seed, "seed", 0)
+    x, y = _subset("test", TEST_CLASSES)
+    rng = np.random.default_rng(seed)
+    candidates, queries = [], []
+    for c in TEST_CLASSES:
+        pool = np.flatnonzero(y == c)
+        if len(pool) < n_candidates + n_queries:
+            raise ValueError(f"digit {c} has {len(pool)} test digits, fewer than n_candidates "
+                             f"+ n_queries = {n_candidates + n_queries}")  # fmt: skip
+        pick = rng.choice(pool, n_candidates + n_queries, replace=False)
+        candidates.append(pick[:n_candidates])
+        queries.append(pick[n_candidates:])
+    return FewShotPool(x, y, np.stack(candidates), np.concatenate(queries))
+
+
+def pool_predictions(embeddings, pool: FewShotPool, support) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest-prototype answers for every query of ``pool`` with a support chosen by hand.
+
+    Parameters
+    ----------
+    embeddings : ndarray (N, D) float
+        One row per digit of ``pool.x`` (:func:`embed`).
+    pool : FewShotPool
+    support : sequence of 5 sequences of int
+        For each class of :data:`TEST_CLASSES`, the positions in its row of
+        ``pool.candidates`` of its support digits (at least one each).
+
+    Returns
+    -------
+    distances : ndarray (n_queries_total, 5)
+        Squared distance of every query to every class's prototype, columns in the order
+        of :data:`TEST_CLASSES`.
+    predicted : ndarray (n_queries_total,) int
+        The digit of the nearest prototype.
+    """
+    if not isinstance(pool, FewShotPool):
+        raise TypeError(f"pool must be a FewShotPool (fewshot_pool()), got {type(pool).__name__}")
+    e = np.asarray(embeddings)
+    if e.ndim != 2 or len(e) != len(pool.x):
+        raise ValueError(f"embeddings must be ({len(pool.x)}, D), one row per digit of the "
+                         f"pool, got shape {e.shape}")  # fmt: skip
+    if len(support) != len(TEST_CLASSES):
+        raise ValueError(f"support must give {len(TEST_CLASSES)} lists of positions, one per "
+                         f"class, got {len(support)}")  # fmt: skip
+    chosen, labels = [], []
+    for k, positions in enumerate(support):
+        positions = [check_int(p, "support", 0) for p in positions]
+        if not positions or max(positions) >= pool.candidates.shape[1]:
+            raise ValueError(f"support for digit {TEST_CLASSES[k]} must be 1 or more positions "
+                             f"below {pool.candidates.shape[1]}, got {positions}")  # fmt: skip
+        chosen.extend(pool.candidates[k, positions])
+        labels.extend([k] * len(positions))
+    logits = prototype_logits(e[chosen].astype(np.float64), np.array(labels),
+                              e[pool.queries].astype(np.float64))  # fmt: skip
+    return -logits, np.asarray(TEST_CLASSES)[logits.argmax(axis=1)]
+
+
 # ---------------------------------------------------------- 2. self-supervised pretraining
 def simclr_augmentation() -> Compose:
     """The random transform that makes one view of a batch (:data:`SIMCLR_AUGMENTATIONS`)."""
@@ -616,6 +705,109 @@ def run_cell(table: str, **config) -> list[dict]:
     """``RUNS[table](**config)``: the rows of one run (what the script hands the workers)."""
     check_choice(table, "table", tuple(RUNS))
     return RUNS[table](**config)
+
+
+# ------------------------------------------------------------ 3. a concept one can test
+#: Fewest background pixels enclosed by ink for a digit to count as having a closed loop.
+LOOP_MIN_AREA = 3
+
+
+def loop_concept(x, threshold: float = 0.5, min_area: int = LOOP_MIN_AREA) -> np.ndarray:
+    """Whether each digit has a **closed loop**: ink (pixels above ``threshold``) that
+    encloses at least ``min_area`` connected background pixels (a hole, found by
+    :func:`scipy.ndimage.binary_fill_holes`). Measured on the image, not given by the
+    label: most 0s, 6s, 8s and 9s have one, some 2s and 4s do, 1s and 7s do not.
+
+    Returns
+    -------
+    ndarray (N,) bool
+    """
+    from scipy import ndimage
+
+    x = np.asarray(x)
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"x must be grey images (N, 1, H, W), got shape {x.shape}")
+    min_area = check_int(min_area, "min_area", 1)
+    out = np.zeros(len(x), dtype=bool)
+    for i, image in enumerate(x[:, 0]):
+        ink = image > threshold
+        holes, n = ndimage.label(ndimage.binary_fill_holes(ink) & ~ink)
+        out[i] = n > 0 and np.bincount(holes.ravel())[1:].max() >= min_area
+    return out
+
+
+def unit_aucs(activations, concept) -> np.ndarray:
+    """ROC AUC of each unit's activation as a score for ``concept`` (D,): 1 when every
+    digit with the concept has a higher activation than every digit without it, 0.5 for
+    no relation, 0 for the reverse (:func:`sklearn.metrics.roc_auc_score`, column by column).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    a, c = np.asarray(activations, dtype=float), np.asarray(concept)
+    if a.ndim != 2 or c.shape != (len(a),) or c.dtype != bool:
+        raise ValueError(f"activations must be (N, D) and concept (N,) bool, got shapes "
+                         f"{a.shape} and {c.shape} ({c.dtype})")  # fmt: skip
+    if c.all() or not c.any():
+        raise ValueError("concept must hold both True and False to score units by it")
+    return np.array([roc_auc_score(c, a[:, j]) for j in range(a.shape[1])])
+
+
+class ConceptTest(NamedTuple):
+    """What :func:`concept_test` measured (AUCs folded to >= 0.5 by the sign chosen on
+    the training part)."""
+
+    unit: int  # the hidden unit chosen on the training digits
+    sign: int  # +1: more active with a loop; -1: less
+    train_auc: float
+    test_auc: float  # the chosen unit, on the test digits
+    class_auc: float  # the network's answer alone: score = the loop share of its class
+    within_class: int  # the digit whose loops vary most in training
+    within_auc: float  # the chosen unit, on the test digits of that class only
+    within_best_unit: int  # the best unit for loops among that class's training digits
+    within_best_auc: float  # ... on that class's test digits
+
+
+def _fold(auc: float, sign: int) -> float:
+    return auc if sign > 0 else 1.0 - auc
+
+
+def concept_test(model: Sequential, layer: str = "dense") -> ConceptTest:
+    """Is there a "loop unit" among the hidden units of ``model`` at ``layer``?
+
+    On the training part (:func:`dlcv.challenges.mnist_parts`) every unit is scored by
+    :func:`unit_aucs` against :func:`loop_concept`; the unit furthest from 0.5 is chosen,
+    with its sign, and then read once on the test part. Two controls say whether it is a
+    loop detector or a digit detector: the AUC of the network's *answer* alone (score: the
+    share of training digits of the predicted class with a loop), and the chosen unit
+    inside the one class whose loops vary most (the class whose loop share is closest to
+    one half in training: the 2s, which are written with and without a loop), where the
+    digit's identity cannot help; and the best unit for loops chosen on that class's
+    training digits, read on its test digits.
+    """
+    from dlcv.train import predict
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be a dlcv Sequential, got {type(model).__name__}")
+    parts = mnist_parts()
+    concept = {p: loop_concept(getattr(parts, f"x_{p}")) for p in ("train", "test")}
+    acts = {p: features(model, getattr(parts, f"x_{p}"), layer) for p in ("train", "test")}
+    train = unit_aucs(acts["train"], concept["train"])
+    unit = int(np.argmax(np.abs(train - 0.5)))
+    sign = 1 if train[unit] >= 0.5 else -1
+    test = unit_aucs(acts["test"][:, [unit]], concept["test"])[0]
+    share = np.array([concept["train"][parts.y_train == c].mean() for c in range(10)])
+    answers = predict(model, parts.x_test)
+    class_auc = float(unit_aucs(share[answers][:, None], concept["test"])[0])
+    within = int(np.argmin(np.abs(share - 0.5)))
+    in_train, in_test = parts.y_train == within, parts.y_test == within
+    within_auc = unit_aucs(acts["test"][in_test][:, [unit]], concept["test"][in_test])[0]
+    best = unit_aucs(acts["train"][in_train], concept["train"][in_train])
+    best_unit = int(np.argmax(np.abs(best - 0.5)))
+    best_sign = 1 if best[best_unit] >= 0.5 else -1
+    best_test = unit_aucs(acts["test"][in_test][:, [best_unit]], concept["test"][in_test])[0]
+    return ConceptTest(unit, sign, _fold(float(train[unit]), sign), _fold(float(test), sign),
+                       class_auc, within, _fold(float(within_auc), sign), best_unit,
+                       _fold(float(best_test), best_sign))  # fmt: skip
 
 
 # ------------------------------------------------------------------------ the results
