@@ -19,6 +19,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_JS = ["vendor/requirejs/require.js", "widgets-glue.js", "vendor/ipywidgets/embed-amd.js"]
 MATHJAX = "vendor/mathjax/tex-mml-chtml.js"
+# Reading chapters (DESIGN.md: chapter 16 needs no widget or exercises): no exercise is
+# required of them; test_references.py and test_resources.py check what they do carry.
+READING_CHAPTERS = {"chapters/16_resources"}
 
 
 def _soup(path: Path) -> BeautifulSoup:
@@ -185,8 +188,11 @@ def test_citations_link_to_entries_of_the_bibliography(book_html):
 @pytest.mark.slow
 def test_exercises_are_numbered_per_chapter_with_hidden_solutions(book_html):
     """sphinx-exercise: each chapter has exercises numbered <chapter>.1, .2, ...; every
-    exercise has a solution on the same page, hidden in a dropdown."""
-    chapters = [d for d in toc_docnames() if d.startswith("chapters/")]
+    exercise has a solution on the same page, hidden in a dropdown (reading chapters
+    excepted: they have none)."""
+    chapters = [
+        d for d in toc_docnames() if d.startswith("chapters/") and d not in READING_CHAPTERS
+    ]
     for docname in chapters:
         soup = _soup(book_html / f"{docname}.html")
         exercises = soup.select("div.exercise.admonition")
