@@ -45,6 +45,7 @@ CONVERTED = {
     "10_face_recognition",
     "11_autonomous_driving",
     "13_challenges",
+    "14_future_directions",
 }
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")
