@@ -25,6 +25,11 @@ Usage::
     python scripts/ethics_experiment.py                     # the full tables
     python scripts/ethics_experiment.py --quick --out /tmp/ch15  # seconds: a smoke test
 
+Measured: the full run (52 runs, 60 rows) took 916 s, 15 minutes, of wall time with one
+process on the course's 2-core machine while other engineers' jobs shared it; the
+trainings take 12-24 s each (36 under-representation runs; 18 small networks for the
+membership attack, two per row), the rest a few seconds.
+
 The script imports nothing but the installed ``dlcv``. Each run depends on its arguments
 alone (seeded, one BLAS thread), so the files are the same whatever ``--jobs`` is, apart
 from the seconds columns. Comment lines at the top of each file record the command, the

@@ -37,7 +37,37 @@ in every condition) trained on four mixes of the training part (:data:`CONDITION
   digit's measured attribute does land in the rare group.
 
 Every run is scored on the validation part and, once, on the test part, by group.
-Every run is a pure function of its arguments: seeded, one BLAS thread.
+Every run is a pure function of its arguments: seeded, one BLAS thread. Nothing is tuned:
+the rare share, the steps, the learning rate (the shipped recipe's, chosen on validation
+in chapter 06) and the strength of each morphological change were fixed before the run
+(the change's strength so that most changed digits land in the rare group, checked on
+training digits only); the validation columns stand beside the test ones so a reader can
+see whether the two parts agree.
+
+What the results say (the full run at commit 80fe661, ``ethics_*.csv``; test accuracy of
+the rare group, mean +- standard deviation over seeds 0-2):
+
+* **The shipped network by group**: no group is measurably worse. Test accuracy by
+  thickness 97.5 / 98.2 / 97.0 % (thin / medium / thick), by slant 98.6 / 96.8 / 97.2 %
+  (left / upright / right); every group's 95 % interval is about 3-4 points wide and
+  they all overlap (largest gaps 1.2 and 1.8 points).
+* **Right-leaning digits cut to 5 %**: 97.7 +- 0.2 % (balanced) -> 94.2 +- 1.3 %
+  (validation 96.9 -> 94.3 %: both parts agree). Reweighting by resampling the 58
+  remaining right-leaning digits gives back a third of the loss (95.3 +- 0.4 %);
+  targeted augmentation (other digits sheared to the right) most of it (97.0 +- 1.1 %).
+* **Thin digits cut to 5 %**: 96.5 +- 1.2 -> 95.0 +- 0.3 % on test, but 96.3 -> 96.9 %
+  on validation: the two parts disagree, so no effect is established. Reweighting
+  96.1 +- 1.0 %; thinning other digits by grey erosion does not help (95.4 +- 0.4 %).
+* **Thick digits cut to 5 %**: 96.6 +- 0.7 -> 95.9 +- 0.7 %, within the seed spread: a
+  negative result (augmentation 96.8 +- 0.6 %, reweighting 96.3 +- 0.5 %). A likely
+  reason, not tested here: a thicker stroke still fires the same 5x5 edge filters after
+  max-pooling, so the other groups already teach what thick digits need.
+
+Why the gaps are small: the "rare" group is still present (58 digits) and its digits
+differ from the others by a matter of degree; the network learns the digit shapes from
+the other groups and transfers most of them. The test part holds about 330 digits per
+group, so a difference under 2 points is within the noise of one seed. Measured cost:
+the 36 training runs took 12-24 s each on the shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -80,6 +110,7 @@ __all__ = [
     "bootstrap_accuracy",
     "disaggregate",
     "group_edges",
+    "group_examples",
     "load_ethics_results",
     "load_live_model",
     "measure",
@@ -258,6 +289,29 @@ def subgroups(attribute: str, part: str) -> np.ndarray:
     check_choice(part, "part", _PARTS)
     values = _part_values(check_choice(attribute, "attribute", ATTRIBUTES), part)
     return assign_groups(values, group_edges(attribute), GROUPS[attribute])
+
+
+def group_examples(attribute: str, part: str = "test", per_group: int = 8, seed: int = 0):
+    """A few digits of each group of ``attribute`` in a course part, for pictures.
+
+    Returns
+    -------
+    dict
+        group name -> ``(images (per_group, 28, 28), values (per_group,))``, sorted by the
+        attribute's value, drawn at random (``seed``) from the group.
+    """
+    attribute = check_choice(attribute, "attribute", ATTRIBUTES)
+    per_group, seed = check_int(per_group, "per_group", 1), check_int(seed, "seed", 0)
+    x = getattr(mnist_parts(), f"x_{check_choice(part, 'part', _PARTS)}")[:, 0]
+    values, groups = _part_values(attribute, part), subgroups(attribute, part)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for g in GROUPS[attribute]:
+        idx = np.flatnonzero(groups == g)
+        pick = rng.choice(idx, size=min(per_group, len(idx)), replace=False)
+        pick = pick[np.argsort(values[pick])]
+        out[g] = (x[pick], values[pick])
+    return out
 
 
 # ------------------------------------------------------------- disaggregated evaluation
