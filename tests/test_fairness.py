@@ -268,6 +268,23 @@ def test_the_shipped_files_load_with_their_commit(results):
         results.summary("membership", "auc", per_class=7)
 
 
+def test_the_representation_summary_is_the_mean_over_seeds(results):
+    view = results.representation("slant", "right")
+    assert list(view) == list(fa.CONDITIONS) and view["balanced"]["drop"] == 0.0
+    for condition, cell in view.items():
+        rows = results.rows("representation", attribute="slant", rare="right",
+                            condition=condition)  # fmt: skip
+        rare = [r["test_rare"] for r in rows]
+        assert cell["rare"] == (pytest.approx(np.mean(rare)), pytest.approx(np.std(rare, ddof=1)),
+                                3)  # fmt: skip
+        assert cell["drop"] == pytest.approx(view["balanced"]["rare"][0] - np.mean(rare))
+    assert results.representation("thickness", "thin", "val")["balanced"]["gap"][2] == 3
+    with pytest.raises(ValueError, match="rare must be one of"):
+        results.representation("slant", "thick")
+    with pytest.raises(ValueError, match="part must be one of"):
+        results.representation("slant", "right", "train")
+
+
 def test_one_cell_of_each_table_re_runs_exactly(results):
     assert _without_seconds([fa.representation_cell()]) == _without_seconds(
         results.rows("representation", **fa.LIVE_CONFIG)

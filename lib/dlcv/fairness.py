@@ -784,6 +784,26 @@ class EthicsResults:
         spread = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         return float(values.mean()), spread, len(values)
 
+    def representation(self, attribute: str, rare: str, part: str = "test") -> dict:
+        """Per condition of :data:`CONDITIONS`: mean and spread over seeds (as
+        :meth:`summary`) of the rare group's accuracy, the other groups' and the largest
+        gap on ``part`` (``"val"`` or ``"test"``), and the drop of the rare group from
+        ``"balanced"`` (mean over seeds). What the chapter's widget shows for one choice
+        of split and training mix."""
+        attribute, rare = _check_cell(attribute, rare)
+        part = check_choice(part, "part", ("val", "test"))
+        out = {}
+        for condition in CONDITIONS:
+            where = {"attribute": attribute, "rare": rare, "condition": condition}
+            out[condition] = {
+                key: self.summary("representation", f"{part}_{key}", **where)
+                for key in ("rare", "others", "gap")
+            }
+        base = out["balanced"]["rare"][0]
+        for condition in CONDITIONS:
+            out[condition]["drop"] = base - out[condition]["rare"][0]
+        return out
+
 
 def _refuse_damaged(name: str, rows: list[dict], columns: list[str]) -> None:
     if not rows or any(c not in rows[0] for c in columns):
