@@ -7,6 +7,7 @@ Physics is slow next to NumPy, so the simulated tests share one scene where they
 pick on a few seeded scenes only; ``scripts/tabletop_picks.py`` measures many more."""
 
 import doctest
+import importlib.resources
 import subprocess
 import sys
 
@@ -24,14 +25,18 @@ from dlcv.tabletop import (
     KINDS,
     LIFT_HEIGHT,
     MOVED_TOLERANCE,
+    PICKS_COLUMNS,
+    PICKS_FILE,
     TABLE_TOP,
     WORKSPACE,
     Camera,
     depth_to_points,
     judge,
+    load_pick_results,
     make_scene,
     object_positions,
     pick,
+    pick_at_true_position,
     pixel_to_world,
     reach,
     render,
@@ -495,3 +500,74 @@ BAD = {  # name: (call on the shared scene, error, what the message says)
 def test_every_bad_argument_is_refused_by_name(scene, call, error, match):
     with pytest.raises(error, match=match):
         call(scene)
+
+
+# --- The upper bound's table ----------------------------------------------------------------
+
+SHIPPED = importlib.resources.files("dlcv") / "assets" / PICKS_FILE
+
+
+def _write(folder, rows, header=("command: test",)):
+    from dlcv.grid import write_csv
+
+    write_csv(folder / PICKS_FILE, rows, PICKS_COLUMNS, header)
+    return folder
+
+
+def test_a_row_is_a_judged_pick_and_the_file_reads_back(tmp_path):
+    row = pick_at_true_position(1, 0)
+    assert list(row) == PICKS_COLUMNS and row["seed"] == 1 and row["index"] == 0
+    assert row["success"] == 1 and row["reason"] == "" and row["lift"] >= LIFT_HEIGHT
+    results = load_pick_results(_write(tmp_path, [row]))
+    assert results.header == ["command: test"]
+    assert results.success_rate() == 1.0 and results.success_rate(row["kind"]) == 1.0
+    assert results.failures() == dict.fromkeys(FAILURES, 0)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        results.success_rate("teapot")
+
+
+GOOD_ROW = {"seed": 0, "n_objects": 4, "index": 1, "kind": "mug", "colour": "red", "x": 0.5,
+            "y": 0.0, "z": 0.03, "reachable": 1, "success": 0, "reason": "missed grasp",
+            "lift": 0.0, "others_moved": 0.0, "seconds": 0.4}  # fmt: skip
+DAMAGED = {
+    "kind": ({"kind": "teapot"}, "row 1: kind = 'teapot'"),
+    "colour": ({"colour": "mauve"}, "row 1: colour = 'mauve'"),
+    "reason": ({"reason": "bad luck"}, "row 1: reason = 'bad luck'"),
+    "success with a reason": ({"success": 1}, "row 1: reason = 'missed grasp'"),
+    "failure without one": ({"reason": ""}, "row 1: reason = ''"),
+    "text number": ({"lift": "high"}, "row 1: lift = 'high'"),
+    "not finite": ({"x": float("nan")}, "row 1: x = nan"),
+    "index": ({"index": 4}, "row 1: index = 4"),
+    "success 2": ({"success": 2, "reason": ""}, "row 1: success = 2"),
+}
+
+
+@pytest.mark.parametrize(("change", "match"), DAMAGED.values(), ids=DAMAGED)
+def test_a_damaged_table_is_refused_by_row_and_column(tmp_path, change, match):
+    load_pick_results(_write(tmp_path, [GOOD_ROW]))  # the good row reads
+    with pytest.raises(ValueError, match=match):
+        load_pick_results(_write(tmp_path, [{**GOOD_ROW, **change}]))
+
+
+def test_a_missing_or_emptied_table_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="scripts/tabletop_picks.py"):
+        load_pick_results(tmp_path)
+    (tmp_path / PICKS_FILE).write_text("seed,kind\n0,mug\n")
+    with pytest.raises(ValueError, match="damaged or not a file of scripts/tabletop_picks.py"):
+        load_pick_results(tmp_path)
+    _write(tmp_path, [])
+    with pytest.raises(ValueError, match="damaged"):
+        load_pick_results(tmp_path)
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="scripts/tabletop_picks.py has not run yet")
+def test_the_shipped_table_covers_100_scenes_and_a_row_reproduces():
+    results = load_pick_results()
+    seeds = sorted({r["seed"] for r in results.rows})
+    assert seeds == list(range(len(seeds))) and len(seeds) >= 100
+    assert any("library: dlcv at commit" in line for line in results.header)
+    row = next(r for r in results.rows if r["seed"] == 7 and r["index"] == 1)
+    again = pick_at_true_position(7, 1)
+    assert {k: v for k, v in again.items() if k != "seconds"} == {
+        k: v for k, v in row.items() if k != "seconds"
+    }

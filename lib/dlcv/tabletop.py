@@ -19,6 +19,10 @@ arm's base stands on it at the origin, ``x`` points away from the arm across the
 11's convention: pixel (row ``i``, column ``j``) covers ``j <= u < j + 1`` and
 ``i <= v < i + 1``, so its centre is ``(u, v) = (j + 0.5, i + 0.5)``.
 
+:func:`pick_at_true_position` is the upper bound of the whole pipeline (perfect
+perception and grounding: only the grasp can fail); ``scripts/tabletop_picks.py`` runs it
+on every object of many scenes and :func:`load_pick_results` reads the table back.
+
 Each :class:`Scene` owns its own simulator connection (``p.DIRECT``: no window, no
 OpenGL), so scenes never share state; close it with :meth:`Scene.close` or a ``with``
 block. The same seed gives the same scene, the same images and the same outcome.
@@ -85,21 +89,28 @@ __all__ = [
     "FAILURES",
     "GRASP_STAGES",
     "KINDS",
+    "LIFT_HEIGHT",
+    "MOVED_TOLERANCE",
     "TABLE_TOP",
     "WORKSPACE",
     "Camera",
     "Frame",
     "Judgement",
     "Kind",
+    "PICKS_COLUMNS",
+    "PICKS_FILE",
     "Pick",
+    "PickResults",
     "Reach",
     "Scene",
     "SceneObject",
     "depth_to_points",
     "judge",
+    "load_pick_results",
     "make_scene",
     "object_positions",
     "pick",
+    "pick_at_true_position",
     "pixel_to_world",
     "reach",
     "render",
@@ -946,3 +957,121 @@ def judge(scene, before, after, target_body, reachable=True) -> Judgement:
     else:
         reason = "other object moved"
     return Judgement(False, reason, lift, most)
+
+
+# --- The upper bound: picks at the true positions (scripts/tabletop_picks.py) --------------
+
+PICKS_FILE = "tabletop_picks.csv"
+"""The file :func:`load_pick_results` reads, written by ``scripts/tabletop_picks.py``."""
+
+PICKS_COLUMNS = ["seed", "n_objects", "index", "kind", "colour", "x", "y", "z", "reachable",
+                 "success", "reason", "lift", "others_moved", "seconds"]  # fmt: skip
+"""One row per object of each scene: which object (seed, its index in ``Scene.objects``,
+kind, colour, true centre), the pick's verdict (``reachable`` and ``success`` as 0 or 1,
+``reason`` blank on success, ``lift`` and ``others_moved`` in metres) and its wall time."""
+
+
+def pick_at_true_position(seed, index) -> dict:
+    """Pick object ``index`` of scene ``seed`` at its true centre and judge it.
+
+    Perfect perception and perfect grounding: what is left to fail is the grasp itself.
+    This is one row of :data:`PICKS_COLUMNS`; the chapter can re-run any row live.
+
+    Parameters
+    ----------
+    seed : int
+        The scene's seed (:func:`make_scene`).
+    index : int
+        Which object, an index into ``Scene.objects``.
+
+    Returns
+    -------
+    dict
+        The row, keyed by :data:`PICKS_COLUMNS`.
+    """
+    import time
+
+    index = check_int(index, "index", 0)
+    start = time.perf_counter()
+    with make_scene(seed) as scene:
+        if index >= len(scene.objects):
+            raise ValueError(f"index must be below the scene's {len(scene.objects)} objects, "
+                             f"got {index}")  # fmt: skip
+        target = scene.objects[index]
+        done = pick(scene, target.position)
+        verdict = judge(scene, done.before, done.after, target.body, done.reachable)
+        n_objects = len(scene.objects)
+    x, y, z = (round(float(c), 6) for c in target.position)
+    return {"seed": seed, "n_objects": n_objects, "index": index, "kind": target.kind,
+            "colour": target.colour, "x": x, "y": y, "z": z, "reachable": int(done.reachable),
+            "success": int(verdict.success), "reason": verdict.reason,
+            "lift": round(verdict.lift, 6), "others_moved": round(verdict.others_moved, 6),
+            "seconds": round(time.perf_counter() - start, 3)}  # fmt: skip
+
+
+class PickResults(NamedTuple):
+    """:data:`PICKS_FILE` read back: ``rows`` (dicts keyed by :data:`PICKS_COLUMNS`) and
+    ``header`` (the comment lines: command, date, library commit, machine)."""
+
+    rows: list
+    header: list
+
+    def success_rate(self, kind=None) -> float:
+        """The share of picks that succeeded, of every kind or of one ``kind``."""
+        rows = [r for r in self.rows if kind is None or r["kind"] == kind]
+        if not rows:
+            raise ValueError(f"kind must be one of {sorted({r['kind'] for r in self.rows})}, "
+                             f"got {kind!r}")  # fmt: skip
+        return sum(r["success"] for r in rows) / len(rows)
+
+    def failures(self) -> dict:
+        """How many picks failed for each reason of :data:`FAILURES`."""
+        return {reason: sum(r["reason"] == reason for r in self.rows) for reason in FAILURES}
+
+
+def _damaged(row: dict) -> str | None:
+    """What is wrong with ``row`` (a column name and its value), or None."""
+    for column in ("seed", "n_objects", "index", "reachable", "success"):
+        if not isinstance(row[column], int) or isinstance(row[column], bool):
+            return f"{column} = {row[column]!r}"
+    for column in ("x", "y", "z", "lift", "others_moved", "seconds"):
+        value = row[column]
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{column} = {value!r}"
+    checks = {
+        "kind": row["kind"] in KINDS,
+        "colour": row["colour"] in COLOURS,
+        "n_objects": 3 <= row["n_objects"] <= 6,
+        "index": 0 <= row["index"] < row["n_objects"],
+        "reachable": row["reachable"] in (0, 1),
+        "success": row["success"] in (0, 1),
+        "reason": (row["reason"] == "") == (row["success"] == 1)
+        and row["reason"] in ("", *FAILURES),
+    }
+    for column, good in checks.items():
+        if not good:
+            return f"{column} = {row[column]!r}"
+    return None
+
+
+def load_pick_results(folder=None) -> PickResults:
+    """:data:`PICKS_FILE` from the package's assets (or from ``folder``), checked.
+
+    A missing file raises ``FileNotFoundError`` naming ``scripts/tabletop_picks.py``; a
+    damaged one (a column lost, no rows, a number that is text or not finite, an unknown
+    kind, colour or reason, a success with a reason or a failure without one) raises
+    ``ValueError`` naming the row and the column.
+    """
+    from dlcv.grid import read_results
+
+    [(rows, header)] = read_results([PICKS_FILE], "scripts/tabletop_picks.py", folder)
+    if not rows or any(c not in rows[0] for c in PICKS_COLUMNS):
+        have = sorted(rows[0]) if rows else []
+        raise ValueError(f"{PICKS_FILE} is damaged or not a file of scripts/tabletop_picks.py: "
+                         f"expected the columns {PICKS_COLUMNS}, found {have}")  # fmt: skip
+    for number, row in enumerate(rows, start=1):
+        problem = _damaged(row)
+        if problem:
+            raise ValueError(f"{PICKS_FILE} is damaged at row {number}: {problem}; "
+                             "run scripts/tabletop_picks.py again")  # fmt: skip
+    return PickResults(rows, header)
