@@ -201,6 +201,10 @@ def test_the_ipython_hook_shows_figures_as_html_with_alt_and_no_bare_png():
     assert install(object()) is False  # not an IPython shell
 
 
+READING_CHAPTERS = {"16_resources"}
+"""Chapters without figures (test_book.READING_CHAPTERS: a reading list and tables)."""
+
+
 def _figure_outputs(path):
     nb = json.loads(path.read_text())
     for index, cell in enumerate(nb["cells"]):
@@ -221,4 +225,5 @@ def test_every_stored_figure_has_a_text_alternative_and_not_colour_alone(path):
             figures += 1
             flagged = output["metadata"]["dlcv"]["colour_only"]
             assert flagged == [], f"cell {index}: colour alone tells series apart in {flagged}"
-    assert figures > 0
+    # the scan must find the figures it checks; a reading chapter may have none
+    assert figures > 0 or path.stem in READING_CHAPTERS, f"{path.stem}: no figure found"
