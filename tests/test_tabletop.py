@@ -493,6 +493,26 @@ BAD = {  # name: (call on the shared scene, error, what the message says)
         TypeError,
         "reachable must be True or False",
     ),  # fmt: skip
+    "true index": (
+        lambda s: pick_at_true_position(0, 6),
+        ValueError,
+        "index must be below the scene's 6 objects",
+    ),  # fmt: skip
+    "true index float": (
+        lambda s: pick_at_true_position(0, 1.0),
+        TypeError,
+        "index must be an integer",
+    ),  # fmt: skip
+    "true offset": (
+        lambda s: pick_at_true_position(0, 1, -0.01),
+        ValueError,
+        r"offset must be in \[0, 0.1\]",
+    ),  # fmt: skip
+    "true offset text": (
+        lambda s: pick_at_true_position(0, 1, "1 cm"),
+        TypeError,
+        "offset must be a number",
+    ),  # fmt: skip
 }
 
 
@@ -520,15 +540,25 @@ def test_a_row_is_a_judged_pick_and_the_file_reads_back(tmp_path):
     assert row["success"] == 1 and row["reason"] == "" and row["lift"] >= LIFT_HEIGHT
     results = load_pick_results(_write(tmp_path, [row]))
     assert results.header == ["command: test"]
-    assert results.success_rate() == 1.0 and results.success_rate(row["kind"]) == 1.0
-    assert results.failures() == dict.fromkeys(FAILURES, 0)
+    assert results.success_rate() == 1.0 and results.success_rate(0.0, row["kind"]) == 1.0
+    assert results.failures() == dict.fromkeys(FAILURES, 0) and results.offsets() == [0.0]
     with pytest.raises(ValueError, match="kind must be one of"):
-        results.success_rate("teapot")
+        results.success_rate(0.0, "teapot")
+    with pytest.raises(ValueError, match=r"offset must be one of \[0.0\]"):
+        results.failures(0.05)
 
 
-GOOD_ROW = {"seed": 0, "n_objects": 4, "index": 1, "kind": "mug", "colour": "red", "x": 0.5,
-            "y": 0.0, "z": 0.03, "reachable": 1, "success": 0, "reason": "missed grasp",
-            "lift": 0.0, "others_moved": 0.0, "seconds": 0.4}  # fmt: skip
+def test_an_offset_grasp_moves_the_gripper_off_the_centre_and_can_fail():
+    """5 cm off the centre of a mug about 5 cm wide, the fingers close on air."""
+    far = pick_at_true_position(1, 0, offset=0.05)
+    assert far["offset"] == 0.05 and far["success"] == 0 and far["reason"] == "missed grasp"
+    near = pick_at_true_position(1, 0, offset=0.01)
+    assert near["success"] == 1 and near["direction"] == far["direction"]
+
+
+GOOD_ROW = {"offset": 0.0, "seed": 0, "n_objects": 4, "index": 1, "kind": "mug", "colour": "red",
+            "x": 0.5, "y": 0.0, "z": 0.03, "direction": 0.0, "reachable": 1, "success": 0,
+            "reason": "missed grasp", "lift": 0.0, "others_moved": 0.0, "seconds": 0.4}  # fmt: skip
 DAMAGED = {
     "kind": ({"kind": "teapot"}, "row 1: kind = 'teapot'"),
     "colour": ({"colour": "mauve"}, "row 1: colour = 'mauve'"),
@@ -539,6 +569,7 @@ DAMAGED = {
     "not finite": ({"x": float("nan")}, "row 1: x = nan"),
     "index": ({"index": 4}, "row 1: index = 4"),
     "success 2": ({"success": 2, "reason": ""}, "row 1: success = 2"),
+    "offset": ({"offset": 0.5}, "row 1: offset = 0.5"),
 }
 
 
@@ -563,11 +594,14 @@ def test_a_missing_or_emptied_table_is_refused(tmp_path):
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="scripts/tabletop_picks.py has not run yet")
 def test_the_shipped_table_covers_100_scenes_and_a_row_reproduces():
     results = load_pick_results()
-    seeds = sorted({r["seed"] for r in results.rows})
-    assert seeds == list(range(len(seeds))) and len(seeds) >= 100
+    assert results.offsets()[0] == 0.0 and len(results.offsets()) >= 2
+    for offset in results.offsets():
+        seeds = sorted({r["seed"] for r in results.rows if r["offset"] == offset})
+        assert seeds == list(range(len(seeds))) and len(seeds) >= (100 if offset == 0 else 20)
     assert any("library: dlcv at commit" in line for line in results.header)
-    row = next(r for r in results.rows if r["seed"] == 7 and r["index"] == 1)
-    again = pick_at_true_position(7, 1)
+    offset = results.offsets()[-1]
+    row = next(r for r in results.rows if (r["seed"], r["index"], r["offset"]) == (7, 1, offset))
+    again = pick_at_true_position(7, 1, offset)
     assert {k: v for k, v in again.items() if k != "seconds"} == {
         k: v for k, v in row.items() if k != "seconds"
     }

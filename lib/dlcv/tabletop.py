@@ -964,18 +964,23 @@ def judge(scene, before, after, target_body, reachable=True) -> Judgement:
 PICKS_FILE = "tabletop_picks.csv"
 """The file :func:`load_pick_results` reads, written by ``scripts/tabletop_picks.py``."""
 
-PICKS_COLUMNS = ["seed", "n_objects", "index", "kind", "colour", "x", "y", "z", "reachable",
-                 "success", "reason", "lift", "others_moved", "seconds"]  # fmt: skip
-"""One row per object of each scene: which object (seed, its index in ``Scene.objects``,
-kind, colour, true centre), the pick's verdict (``reachable`` and ``success`` as 0 or 1,
-``reason`` blank on success, ``lift`` and ``others_moved`` in metres) and its wall time."""
+PICKS_COLUMNS = ["offset", "seed", "n_objects", "index", "kind", "colour", "x", "y", "z",
+                 "direction", "reachable", "success", "reason", "lift", "others_moved",
+                 "seconds"]  # fmt: skip
+"""One row per pick: the grasp's horizontal ``offset`` from the true centre (m), which
+object (seed, its index in ``Scene.objects``, kind, colour, true centre ``x, y, z``), the
+offset's ``direction`` (radians from the ``x`` axis), the pick's verdict (``reachable``
+and ``success`` as 0 or 1, ``reason`` blank on success, ``lift`` and ``others_moved`` in
+metres) and its wall time."""
 
 
-def pick_at_true_position(seed, index) -> dict:
+def pick_at_true_position(seed, index, offset=0.0) -> dict:
     """Pick object ``index`` of scene ``seed`` at its true centre and judge it.
 
     Perfect perception and perfect grounding: what is left to fail is the grasp itself.
-    This is one row of :data:`PICKS_COLUMNS`; the chapter can re-run any row live.
+    With ``offset`` the grasp misses the centre by that much horizontally, in a direction
+    drawn from ``(seed, index)``: how precise must perception be? This is one row of
+    :data:`PICKS_COLUMNS`; the chapter can re-run any row live.
 
     Parameters
     ----------
@@ -983,6 +988,8 @@ def pick_at_true_position(seed, index) -> dict:
         The scene's seed (:func:`make_scene`).
     index : int
         Which object, an index into ``Scene.objects``.
+    offset : float
+        Horizontal distance (m, 0 to 0.1) between the grasp point and the true centre.
 
     Returns
     -------
@@ -992,18 +999,25 @@ def pick_at_true_position(seed, index) -> dict:
     import time
 
     index = check_int(index, "index", 0)
+    if not isinstance(offset, numbers.Real) or isinstance(offset, bool):
+        raise TypeError(f"offset must be a number of metres, got {offset!r}")
+    if not 0 <= offset <= 0.1:
+        raise ValueError(f"offset must be in [0, 0.1] metres, got {offset!r}")
+    direction = float(np.random.default_rng([seed, index]).uniform(-math.pi, math.pi))
     start = time.perf_counter()
     with make_scene(seed) as scene:
         if index >= len(scene.objects):
             raise ValueError(f"index must be below the scene's {len(scene.objects)} objects, "
                              f"got {index}")  # fmt: skip
         target = scene.objects[index]
-        done = pick(scene, target.position)
+        shift = offset * np.array([math.cos(direction), math.sin(direction), 0.0])
+        done = pick(scene, target.position + shift)
         verdict = judge(scene, done.before, done.after, target.body, done.reachable)
         n_objects = len(scene.objects)
     x, y, z = (round(float(c), 6) for c in target.position)
-    return {"seed": seed, "n_objects": n_objects, "index": index, "kind": target.kind,
-            "colour": target.colour, "x": x, "y": y, "z": z, "reachable": int(done.reachable),
+    return {"offset": float(offset), "seed": seed, "n_objects": n_objects, "index": index,
+            "kind": target.kind, "colour": target.colour, "x": x, "y": y, "z": z,
+            "direction": round(direction, 6), "reachable": int(done.reachable),
             "success": int(verdict.success), "reason": verdict.reason,
             "lift": round(verdict.lift, 6), "others_moved": round(verdict.others_moved, 6),
             "seconds": round(time.perf_counter() - start, 3)}  # fmt: skip
@@ -1016,17 +1030,28 @@ class PickResults(NamedTuple):
     rows: list
     header: list
 
-    def success_rate(self, kind=None) -> float:
-        """The share of picks that succeeded, of every kind or of one ``kind``."""
-        rows = [r for r in self.rows if kind is None or r["kind"] == kind]
-        if not rows:
-            raise ValueError(f"kind must be one of {sorted({r['kind'] for r in self.rows})}, "
+    def offsets(self) -> list:
+        """The grasp offsets (m) the table holds, in increasing order."""
+        return sorted({r["offset"] for r in self.rows})
+
+    def _at(self, offset, kind=None) -> list:
+        if offset not in self.offsets():
+            raise ValueError(f"offset must be one of {self.offsets()}, got {offset!r}")
+        rows = [r for r in self.rows if r["offset"] == offset]
+        if kind is not None and not any(r["kind"] == kind for r in rows):
+            raise ValueError(f"kind must be one of {sorted({r['kind'] for r in rows})}, "
                              f"got {kind!r}")  # fmt: skip
+        return [r for r in rows if kind is None or r["kind"] == kind]
+
+    def success_rate(self, offset=0.0, kind=None) -> float:
+        """The share of picks at ``offset`` that succeeded, of every kind or of one."""
+        rows = self._at(offset, kind)
         return sum(r["success"] for r in rows) / len(rows)
 
-    def failures(self) -> dict:
-        """How many picks failed for each reason of :data:`FAILURES`."""
-        return {reason: sum(r["reason"] == reason for r in self.rows) for reason in FAILURES}
+    def failures(self, offset=0.0) -> dict:
+        """How many picks at ``offset`` failed for each reason of :data:`FAILURES`."""
+        rows = self._at(offset)
+        return {reason: sum(r["reason"] == reason for r in rows) for reason in FAILURES}
 
 
 def _damaged(row: dict) -> str | None:
@@ -1034,11 +1059,12 @@ def _damaged(row: dict) -> str | None:
     for column in ("seed", "n_objects", "index", "reachable", "success"):
         if not isinstance(row[column], int) or isinstance(row[column], bool):
             return f"{column} = {row[column]!r}"
-    for column in ("x", "y", "z", "lift", "others_moved", "seconds"):
+    for column in ("offset", "x", "y", "z", "direction", "lift", "others_moved", "seconds"):
         value = row[column]
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return f"{column} = {value!r}"
     checks = {
+        "offset": 0 <= row["offset"] <= 0.1,
         "kind": row["kind"] in KINDS,
         "colour": row["colour"] in COLOURS,
         "n_objects": 3 <= row["n_objects"] <= 6,
