@@ -22,6 +22,17 @@ arm's base stands on it at the origin, ``x`` points away from the arm across the
 :func:`pick_at_true_position` is the upper bound of the whole pipeline (perfect
 perception and grounding: only the grasp can fail); ``scripts/tabletop_picks.py`` runs it
 on every object of many scenes and :func:`load_pick_results` reads the table back.
+What it found (the run at commit 7d7ce90, 917 picks in 285 s with one process): at the
+true centre every object of scenes 0-99 is picked (470 of 470), and 1 cm off the centre
+still every one of scenes 0-29 (149 of 149); 2 cm off, 89 % (ducks 79 %, the rounder
+balls 100 %), 3 cm off, 56 % (balls 15 %: the fingers slide off a sphere's flank). Every
+failure was a missed grasp; no other object moved more than 0.04 mm in any pick. So the
+grasp is not what limits the chapter's pipeline: perception has to put the grasp point
+within about 1-2 cm of an object's centre, and grounding has to name the right object.
+
+Measured on the course's 2-core machine: :func:`make_scene` about 0.13 s,
+:func:`render` at 160 x 120 about 24 ms (36 ms at 320 x 240; most of it is the arm's
+meshes), a :func:`pick` about 0.25 s (0.4 s with its six frames).
 
 Each :class:`Scene` owns its own simulator connection (``p.DIRECT``: no window, no
 OpenGL), so scenes never share state; close it with :meth:`Scene.close` or a ``with``
