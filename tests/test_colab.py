@@ -156,6 +156,7 @@ WIDGETS7 = [
     "timeline explorer", "augment explorer", "feature explorer", "fine-tune explorer",
     "digit inspector", "face explorer", "driving explorer", "robustness explorer",
     "few-shot explorer",
+    "fairness explorer",
 ]  # fmt: skip
 """The explorers of ``test_widget_contract.WIDGETS``, built here as it builds them."""
 
@@ -182,6 +183,8 @@ WIDGET_STATES = textwrap.dedent(
     from dlcv.widgets.pooling_explorer import PoolingExplorer
     from dlcv.widgets.robustness import RobustnessExplorer
     from dlcv.widgets.fewshot import FewShotExplorer
+    from dlcv.widgets.fairness import FairnessExplorer
+    from dlcv.fairness import load_ethics_results
     from dlcv.future import embed, fewshot_pool
     from dlcv.widgets.shape_calculator import ShapeCalculator
     from dlcv.widgets.shift_explorer import ShiftExplorer
@@ -213,6 +216,7 @@ WIDGET_STATES = textwrap.dedent(
         "few-shot explorer": lambda: (lambda pool: FewShotExplorer(
             pool, {m: embed(m, pool.x) for m in ("pixels", "HOG")}))(
             fewshot_pool(n_candidates=6, n_queries=8)),
+        "fairness explorer": lambda: FairnessExplorer(load_ethics_results()),
     }
     out = {"ipywidgets": ipywidgets.__version__, "widgets": {}}
     for name in sys.argv[2:]:

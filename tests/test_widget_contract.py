@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 
 from dlcv.data import asset_path, load_mnist
+from dlcv.fairness import load_ethics_results
 from dlcv.future import embed, fewshot_pool
 from dlcv.milestones import load_milestones
 from dlcv.models import load_lenet_mnist
@@ -47,6 +48,7 @@ from dlcv.widgets.base import (
 )
 from dlcv.widgets.driving import DrivingExplorer
 from dlcv.widgets.faces import FaceExplorer
+from dlcv.widgets.fairness import FairnessExplorer
 from dlcv.widgets.features import FeatureExplorer
 from dlcv.widgets.fewshot import FewShotExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
@@ -173,6 +175,8 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
         {"LeNet": load_lenet_mnist()}, load_mnist().x_test[:8], load_mnist().y_test[:8]), ()),
     # every control of the few-shot explorer is bounded; the support sliders follow the shots
     "few-shot explorer": (_fewshot_explorer, ()),
+    # the fairness explorer's controls are menus and toggles over the runs that exist
+    "fairness explorer": (lambda: FairnessExplorer(load_ethics_results()), ()),
 }  # fmt: skip
 
 BAD_SETTINGS = [
@@ -201,6 +205,7 @@ GOOD: dict[str, tuple[str, object]] = {
     "driving explorer": ("seed", 7),
     "robustness explorer": ("index", 2),
     "few-shot explorer": ("query", 3),
+    "fairness explorer": ("mix", "augmented"),
 }
 """Widgets with pictures -> a good setting (control attribute, value) that changes one."""
 UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {

@@ -804,6 +804,35 @@ class EthicsResults:
             out[condition]["drop"] = base - out[condition]["rare"][0]
         return out
 
+    def compare(
+        self,
+        attribute: str,
+        rare: str,
+        condition: str,
+        against: str = "balanced",
+        part: str = "test",
+        level: float = 0.05,
+    ) -> dict:
+        """Is the rare group's accuracy under ``condition`` different from ``against``?
+
+        Over the seeds of each mix, Welch's t-test (:func:`scipy.stats.ttest_ind_from_stats`,
+        unequal variances). Returns ``difference`` (``condition`` minus ``against``, as a
+        fraction), ``p`` and ``established`` (``p < level``). The seeds vary the training
+        (the mix drawn, the initial weights, the batches); both mixes are scored on the
+        same digits, so the test sample's own noise is not part of the spread.
+        """
+        from scipy.stats import ttest_ind_from_stats
+
+        condition = check_choice(condition, "condition", CONDITIONS)
+        against = check_choice(against, "against", CONDITIONS)
+        summary = self.representation(attribute, rare, part)
+        (m1, s1, n1), (m2, s2, n2) = summary[condition]["rare"], summary[against]["rare"]
+        if s1 == 0 and s2 == 0 or min(n1, n2) < 2:
+            p = 1.0 if m1 == m2 or min(n1, n2) < 2 else 0.0
+        else:
+            p = float(ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False).pvalue)
+        return {"difference": m1 - m2, "p": p, "established": bool(p < level)}
+
 
 def _refuse_damaged(name: str, rows: list[dict], columns: list[str]) -> None:
     if not rows or any(c not in rows[0] for c in columns):
