@@ -46,6 +46,7 @@ CONVERTED = {
     "11_autonomous_driving",
     "13_challenges",
     "14_future_directions",
+    "15_ethics",
 }
 NOTEBOOKS = [p for p in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")) if p.stem in CONVERTED]
 EXERCISE = re.compile(r"```+\{exercise\}\s*\n:label:\s*(\S+)")

@@ -65,11 +65,13 @@ def draw_representation(ax: Axes, results, attribute: str, rare: str, part: str 
             ax.plot(np.full(len(values), x), values, style["marker"], ms=3.5, color="black",
                     alpha=alpha, markerfacecolor="white")  # fmt: skip
         for offset, key in ((-width / 2, "rare"), (width / 2, "others")):
-            ax.text(k + offset, 88.4, f"{100 * summary[condition][key][0]:.1f}", ha="center",
-                    fontsize=7, alpha=alpha)  # fmt: skip
+            ax.text(k + offset, 88.5, f"{100 * summary[condition][key][0]:.1f}", ha="center",
+                    fontsize=7, alpha=alpha, bbox={"facecolor": "white", "edgecolor": "none",
+                                                   "pad": 0.8, "alpha": 0.85})  # fmt: skip
     ax.set_xticks(range(len(CONDITIONS)), [c.replace("-", "-\n") for c in CONDITIONS],
                   fontsize=8)  # fmt: skip
     ax.set_ylim(88, 103)
+    ax.set_yticks(range(88, 101, 2))
     ax.set_ylabel(f"{PART_NAMES[part]} accuracy (%)")
     ax.set_xlabel("training mix")
     ax.set_title(f"{GROUP_NAMES.get(rare, rare)} digits rare ({attribute})", fontsize=9)
@@ -79,7 +81,7 @@ def draw_representation(ax: Axes, results, attribute: str, rare: str, part: str 
 
         ax.legend(handles=[
             Patch(facecolor=_RARE["color"], hatch=_RARE["hatch"], edgecolor="white",
-                  label=f"{GROUP_NAMES.get(rare, rare)} (the rare group)"),
+                  label="the rare group (hatched)"),
             Patch(facecolor=_OTHERS["color"], label="the other two groups"),
         ], fontsize=7, loc="upper left")  # fmt: skip
     return ax

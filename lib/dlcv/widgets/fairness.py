@@ -79,7 +79,7 @@ class FairnessExplorer(Explorer):
         The chosen cell in words.
     """
 
-    def __init__(self, results: EthicsResults, dpi: float = 72):
+    def __init__(self, results: EthicsResults, dpi: float = 96):
         if not isinstance(results, EthicsResults):
             raise TypeError("results must be EthicsResults (dlcv.fairness.load_ethics_results()), "
                             f"got {type(results).__name__}")  # fmt: skip
