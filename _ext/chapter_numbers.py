@@ -6,8 +6,8 @@ numbered table of contents one after another, so while chapter 12 is not written
 and its exercises "Exercise 12.1", while the course map and every cross-reference call it
 chapter 13. After Sphinx has assigned the numbers (its ``env-get-updated`` handler), this
 extension replaces the leading number of every section and every numbered item (figures,
-tables, exercises) of a page ``chapters/NN_*`` by ``NN``, in the page, its table of contents
-and the sidebar.
+tables, exercises) of a page ``chapters/NN_*`` by ``NN``, in the page, its table of contents,
+the sidebar and the previous/next links of the pages around it.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ def _number_by_file_name(app: Sphinx, env) -> list[str]:
         if renumbered != sections:
             env.toc_secnumbers[docname] = renumbered
             changed.append(docname)
+        # the title node gives the number shown in the other pages' previous/next links
+        title = env.titles.get(docname)
+        if title is not None and title.get("secnumber"):
+            title["secnumber"] = list(_renumber(tuple(title["secnumber"]), chapter))
         # the page's own contents and the sidebar are drawn from these toc nodes
         for reference in env.tocs[docname].findall(nodes.reference):
             if reference.get("secnumber"):

@@ -244,7 +244,8 @@ def test_the_theme_markup_is_fixed_for_accessibility(book_html):
 @pytest.mark.slow
 def test_every_chapter_is_numbered_by_its_file_name(book_html):
     """_ext/chapter_numbers.py: chapters/13_* is chapter 13 in its title, its sections, its
-    exercises and the sidebar, even while chapter 12 is not written."""
+    exercises, the sidebar and the previous/next links of its neighbours, even while chapter
+    12 is not written."""
     chapters = [d for d in toc_docnames() if d.startswith("chapters/")]
     sidebar = _soup(book_html / "intro.html")
     for docname in chapters:
@@ -258,3 +259,10 @@ def test_every_chapter_is_numbered_by_its_file_name(book_html):
         assert all(e.startswith(f"Exercise {number}.") for e in exercises), (docname, exercises)
         link = sidebar.select_one(f".bd-sidenav a[href$='{Path(docname).name}.html']")
         assert link is not None and link.get_text(strip=True).startswith(f"{number}."), docname
+        # the previous/next links of the pages around it
+        for other in chapters:
+            page = _soup(book_html / f"{other}.html")
+            for side in page.select("a.left-prev, a.right-next"):
+                if side.get("href", "").endswith(f"{Path(docname).name}.html"):
+                    shown = side.select_one(".section-number").get_text(strip=True)
+                    assert shown == f"{number}.", (other, docname, shown)
