@@ -1,8 +1,8 @@
 """Chapter 16's table of equivalents cannot go stale (``dlcv.resources``).
 
 * every ``dlcv`` name resolves by import, so renaming a function breaks this test;
-* every OpenCV, scikit-image, scikit-learn, SciPy, NumPy, pycocotools or dlib name resolves
-  in the installed packages;
+* every OpenCV, scikit-image, scikit-learn, SciPy, NumPy, pycocotools, dlib or fairlearn
+  name resolves in the installed packages;
 * every public function and class of the core modules (``conv``, ``pool``, ``layers``,
   ``optim``) has a record;
 * the PyTorch / torchvision names resolve wherever ``torch`` is installed (it is optional);
@@ -29,7 +29,7 @@ from dlcv.resources import (
 )
 
 CHAPTER = ROOT / "chapters" / "16_resources.ipynb"
-OTHER_PACKAGES = ("cv2", "skimage", "sklearn", "scipy", "numpy", "pycocotools", "dlib")
+OTHER_PACKAGES = ("cv2", "skimage", "sklearn", "scipy", "numpy", "pycocotools", "dlib", "fairlearn")
 
 
 def _ids(names):

@@ -47,7 +47,7 @@ PARTS = {
     "layers": "Layers, losses and optimizers (chapters 3, 6)",
     "training": "Training, checking and transfer (chapters 6-9)",
     "applications": "Faces and driving (chapters 10-11)",
-    "limits": "Limits and outlook (chapters 13-14)",
+    "limits": "Limits and outlook (chapters 13-15)",
 }
 
 
@@ -69,7 +69,7 @@ class Equivalent:
         Dotted names in ``torch`` or ``torchvision`` (empty when there is none).
     other : tuple of str
         Dotted names in OpenCV (``cv2``), scikit-image (``skimage``), scikit-learn
-        (``sklearn``), SciPy, NumPy, pycocotools or dlib: libraries the course installs,
+        (``sklearn``), SciPy, NumPy, pycocotools, dlib or fairlearn: libraries the course installs,
         so the test resolves every one of them.
     note : str
         What differs, when something does (empty otherwise).
@@ -280,6 +280,22 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
        "limits", [], ["scipy.stats.sem"]),
     _e("contrastive.info_nce", "NT-Xent (InfoNCE) loss and its gradients", 14, "limits",
        ["torch.nn.functional.cosine_similarity", "torch.nn.functional.cross_entropy"], []),
+    # ------------------------------------------------------------------ ethics (chapter 15)
+    _e("fairness.disaggregate", "accuracy by group, bootstrap intervals, largest gap", 15,
+       "limits", [], ["fairlearn.metrics.MetricFrame"],
+       "dlcv calls MetricFrame and adds the intervals; fairlearn also has its own bootstrap"),
+    _e("fairness.bootstrap_accuracy", "percentile bootstrap interval of an accuracy", 15,
+       "limits", [], ["scipy.stats.bootstrap"]),
+    _e("fairness.EthicsResults.compare", "Welch's t-test over seeds between two mixes", 15,
+       "limits", [], ["scipy.stats.ttest_ind"]),
+    _e("privacy.membership_auc", "ROC AUC of the loss-threshold membership attack", 15,
+       "limits", [], ["sklearn.metrics.roc_auc_score"]),
+    _e("privacy.attack_at", "true- and false-positive rate at a threshold", 15, "limits", [],
+       ["sklearn.metrics.roc_curve"]),
+    _e("model_card.model_card", "a model card written from the measured numbers", 15,
+       "limits", [], [],
+       "the common format at scale is the Hugging Face Hub's model card (a README with a "
+       "metadata header)"),
 )
 # fmt: on
 
