@@ -85,3 +85,64 @@ def test_library_version_names_a_commit_or_says_it_cannot():
     version = library_version()
     known = r"commit [0-9a-f]{7,}( with uncommitted changes in lib/dlcv)?"
     assert re.fullmatch(known, version) or version == "unknown (not a git checkout)", version
+
+
+# --------------------------------------------------------------- reading results back
+def _write(tmp_path, text: str):
+    path = tmp_path / "results.csv"
+    path.write_text("# command: python scripts/x.py\n" + text, encoding="utf-8")
+    return path
+
+
+def test_read_csv_converts_numbers_and_keeps_the_comments(tmp_path):
+    from dlcv.grid import read_csv
+
+    rows, header = read_csv(_write(tmp_path, "name,n,x,note\na,3,0.5,\nb,-1,1e-3,fine\n"))
+    assert header == ["command: python scripts/x.py"]
+    assert rows == [{"name": "a", "n": 3, "x": 0.5, "note": ""},
+                    {"name": "b", "n": -1, "x": 0.001, "note": "fine"}]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "more"), [("a,1\nb,2,3\n", "more"), ("a,1\nb\n", "fewer")])
+def test_read_csv_refuses_a_row_of_the_wrong_length(tmp_path, body, more):
+    from dlcv.grid import read_csv
+
+    path = _write(tmp_path, "name,n\n" + body)
+    with pytest.raises(ValueError, match=f"damaged at row 2: it has {more} fields than the header"):
+        read_csv(path)
+
+
+KINDS = {"name": ("text",), "low": ("blank", "number"), "t": ("number", "-inf")}
+GOOD_ROW = {"name": "a", "low": "", "t": float("-inf"), "x": 2.5}
+
+
+def test_check_rows_accepts_what_the_script_writes():
+    from dlcv.grid import check_rows
+
+    rows = [GOOD_ROW, {**GOOD_ROW, "low": 0.1, "t": 3}]
+    assert check_rows("f.csv", rows, list(GOOD_ROW), KINDS, "scripts/x.py") is None
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("name", ""), ("name", 3), ("low", "n/a"), ("low", float("nan")), ("t", ""),
+     ("t", float("inf")), ("x", ""), ("x", "2.5"), ("x", float("-inf"))],
+)  # fmt: skip
+def test_check_rows_names_the_file_row_and_column_of_a_bad_value(column, value):
+    from dlcv.grid import check_rows
+
+    rows = [GOOD_ROW, {**GOOD_ROW, column: value}]
+    with pytest.raises(ValueError, match=rf"f.csv is damaged at row 2: {column} = .*"
+                                         r"run scripts/x.py again"):  # fmt: skip
+        check_rows("f.csv", rows, list(GOOD_ROW), KINDS, "scripts/x.py")
+
+
+def test_check_rows_refuses_a_lost_column_an_empty_table_and_unknown_kinds():
+    from dlcv.grid import check_rows
+
+    with pytest.raises(ValueError, match=r"not a file of scripts/x.py: expected the columns"):
+        check_rows("f.csv", [{"name": "a"}], ["name", "x"], {}, "scripts/x.py")
+    with pytest.raises(ValueError, match="found \\[\\]"):
+        check_rows("f.csv", [], ["name"], {}, "scripts/x.py")
+    with pytest.raises(ValueError, match=r"kinds\['x'\] must be drawn from"):
+        check_rows("f.csv", [GOOD_ROW], ["x"], {"x": ("float",)}, "scripts/x.py")

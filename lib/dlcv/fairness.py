@@ -750,8 +750,12 @@ FILES = {
     "representation": ("ethics_representation.csv", REPRESENTATION_COLUMNS),
     "membership": ("ethics_membership.csv", MEMBERSHIP_COLUMNS),
 }
-_TEXT_COLUMNS = {"attribute", "group", "part", "rare", "condition", "model"}
-_BLANK_OR_NUMBER = {"lower", "upper", "threshold"}
+#: What the columns that are not finite numbers hold (:func:`dlcv.grid.check_rows`).
+_KINDS = {
+    **{c: ("text",) for c in ("attribute", "group", "part", "rare", "condition", "model")},
+    "lower": ("blank", "number"), "upper": ("blank", "number"),
+    "threshold": ("blank", "number", "-inf"),
+}  # fmt: skip
 
 
 class EthicsResults:
@@ -834,27 +838,6 @@ class EthicsResults:
         return {"difference": m1 - m2, "p": p, "established": bool(p < level)}
 
 
-def _refuse_damaged(name: str, rows: list[dict], columns: list[str]) -> None:
-    if not rows or any(c not in rows[0] for c in columns):
-        have = sorted(rows[0]) if rows else []
-        raise ValueError(f"{name} is damaged or not a file of scripts/ethics_experiment.py: "
-                         f"expected the columns {columns}, found {have}")  # fmt: skip
-    for number, row in enumerate(rows, start=1):
-        for column in columns:
-            value = row[column]
-            if column in _TEXT_COLUMNS:
-                good = isinstance(value, str) and bool(value)
-            else:
-                good = (
-                    (value == "" and column in _BLANK_OR_NUMBER)
-                    or (isinstance(value, (int, float)) and math.isfinite(value))
-                    or (column == "threshold" and value == -math.inf)
-                )
-            if not good:
-                raise ValueError(f"{name} is damaged at row {number}: {column} = {value!r}; "
-                                 "run scripts/ethics_experiment.py again")  # fmt: skip
-
-
 def load_ethics_results(folder=None) -> EthicsResults:
     """The three tables, from the package's assets or from ``folder``.
 
@@ -862,12 +845,12 @@ def load_ethics_results(folder=None) -> EthicsResults:
     a damaged one (a column lost, no rows, a number that is text or not finite, an empty
     name) raises ``ValueError`` naming the file, the row and the column.
     """
-    from dlcv.grid import read_results
+    from dlcv.grid import check_rows, read_results
 
     read = read_results([name for name, _ in FILES.values()], "scripts/ethics_experiment.py",
                         folder)  # fmt: skip
     tables, headers = {}, {}
     for (table, (name, columns)), (rows, header) in zip(FILES.items(), read, strict=True):
-        _refuse_damaged(name, rows, columns)
+        check_rows(name, rows, columns, _KINDS, "scripts/ethics_experiment.py")
         tables[table], headers[table] = rows, header
     return EthicsResults(tables, headers)

@@ -201,9 +201,9 @@ FILES = {
     "selfsupervised": ("future_selfsupervised.csv", SELFSUPERVISED_COLUMNS),
 }
 # Per column: "text" (non-empty), "number" or "blank-or-number" (blank where it does not apply).
-_KINDS = {"method": "text", "pretraining": "text", "lr": "blank-or-number",
-          "train_steps": "blank-or-number", "val_accuracy": "blank-or-number",
-          "pretrain_loss": "blank-or-number"}  # fmt: skip
+_KINDS = {"method": ("text",), "pretraining": ("text",), "lr": ("blank", "number"),
+          "train_steps": ("blank", "number"), "val_accuracy": ("blank", "number"),
+          "pretrain_loss": ("blank", "number")}  # fmt: skip
 
 
 def _since(start: float) -> float:
@@ -839,26 +839,6 @@ class FutureResults:
         return float(values.mean()), spread, len(values)
 
 
-def _refuse_damaged(name: str, rows: list[dict], columns: list[str]) -> None:
-    """Raise ValueError naming the file, row and column of anything a run cannot have written."""
-    if not rows or any(c not in rows[0] for c in columns):
-        have = sorted(rows[0]) if rows else []
-        raise ValueError(f"{name} is damaged or not a file of scripts/future_experiment.py: "
-                         f"expected the columns {columns}, found {have}")  # fmt: skip
-    for number, row in enumerate(rows, start=1):
-        for column in columns:
-            value, kind = row[column], _KINDS.get(column, "number")
-            if kind == "text":
-                good = isinstance(value, str) and bool(value)
-            else:
-                good = (value == "" and kind == "blank-or-number") or (
-                    isinstance(value, (int, float)) and math.isfinite(value)
-                )
-            if not good:
-                raise ValueError(f"{name} is damaged at row {number}: {column} = {value!r}; "
-                                 "run scripts/future_experiment.py again")  # fmt: skip
-
-
 def load_future_results(folder=None) -> FutureResults:
     """The two tables of :data:`FILES`, from the package's assets or from ``folder``.
 
@@ -866,12 +846,12 @@ def load_future_results(folder=None) -> FutureResults:
     a damaged one (a column lost, no rows, a number that is text or not finite, an empty
     name) raises ``ValueError`` naming the file, the row and the column.
     """
-    from dlcv.grid import read_results
+    from dlcv.grid import check_rows, read_results
 
     read = read_results([name for name, _ in FILES.values()], "scripts/future_experiment.py",
                         folder)  # fmt: skip
     tables = {}
     for (table, (name, columns)), (rows, _) in zip(FILES.items(), read, strict=True):
-        _refuse_damaged(name, rows, columns)
+        check_rows(name, rows, columns, _KINDS, "scripts/future_experiment.py")
         tables[table] = rows
     return FutureResults(tables, read[0][1])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import datetime
 import itertools
+import math
 import platform
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 __all__ = [
+    "check_rows",
     "grid",
     "library_version",
     "provenance",
@@ -187,13 +189,61 @@ def _number(text: str):
 
 
 def read_csv(path) -> tuple[list[dict], list[str]]:
-    """The rows (numbers converted) and the ``# `` comment lines of a :func:`write_csv` file."""
+    """The rows (numbers converted) and the ``# `` comment lines of a :func:`write_csv` file.
+
+    A row with more or fewer fields than the header raises ``ValueError`` naming the file
+    and the row (a line cut short or two lines run together).
+    """
     with Path(path).open(newline="", encoding="utf-8") as f:
         lines = f.read().splitlines()
     header = [line[2:] for line in lines if line.startswith("# ")]
     body = [line for line in lines if not line.startswith("#")]
-    rows = [{k: _number(v) for k, v in r.items()} for r in csv.DictReader(body)]
+    rows = []
+    for number, row in enumerate(csv.DictReader(body), start=1):
+        if None in row or None in row.values():
+            more = "more" if None in row else "fewer"
+            raise ValueError(f"{path} is damaged at row {number}: it has {more} fields than "
+                             "the header; run the script that wrote it again")  # fmt: skip
+        rows.append({k: _number(v) for k, v in row.items()})
     return rows, header
+
+
+#: What a column of a results file may hold (see :func:`check_rows`).
+KINDS = ("text", "number", "blank", "-inf")
+
+
+def _holds(value, kinds) -> bool:
+    return (
+        ("text" in kinds and isinstance(value, str) and bool(value))
+        or ("blank" in kinds and value == "")
+        or ("-inf" in kinds and value == -math.inf)
+        or ("number" in kinds and isinstance(value, (int, float)) and math.isfinite(value))
+    )
+
+
+def check_rows(name: str, rows: list[dict], columns: list[str], kinds: Mapping, script: str):
+    """Refuse a results table that its script cannot have written.
+
+    ``rows`` are :func:`read_csv`'s rows of the file ``name``; every column of ``columns``
+    must be there, and every value of it must be of one of the kinds ``kinds[column]``
+    (a tuple of :data:`KINDS`: ``"text"`` a non-empty string, ``"number"`` a finite number,
+    ``"blank"`` an empty field, ``"-inf"`` minus infinity); a column not in ``kinds`` holds
+    finite numbers. Raises ``ValueError`` naming the file, the row, the column and
+    ``script`` (which makes the file again).
+    """
+    if not rows or any(c not in rows[0] for c in columns):
+        have = sorted(rows[0]) if rows else []
+        raise ValueError(f"{name} is damaged or not a file of {script}: expected the columns "
+                         f"{columns}, found {have}")  # fmt: skip
+    for column, allowed in kinds.items():
+        unknown = set(allowed) - set(KINDS)
+        if unknown:
+            raise ValueError(f"kinds[{column!r}] must be drawn from {KINDS}, got {allowed!r}")
+    for number, row in enumerate(rows, start=1):
+        for column in columns:
+            if not _holds(row[column], kinds.get(column, ("number",))):
+                raise ValueError(f"{name} is damaged at row {number}: {column} = "
+                                 f"{row[column]!r}; run {script} again")  # fmt: skip
 
 
 def read_results(
