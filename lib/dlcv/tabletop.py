@@ -30,9 +30,12 @@ failure was a missed grasp; no other object moved more than 0.04 mm in any pick.
 grasp is not what limits the chapter's pipeline: perception has to put the grasp point
 within about 1-2 cm of an object's centre, and grounding has to name the right object.
 
-Measured on the course's 2-core machine: :func:`make_scene` about 0.13 s,
-:func:`render` at 160 x 120 about 24 ms (36 ms at 320 x 240; most of it is the arm's
-meshes), a :func:`pick` about 0.25 s (0.4 s with its six frames).
+Measured by ``benchmarks/bench_tabletop.py`` on the course's 2-core machine (CPU time,
+medians; ``benchmarks/README.md``): :func:`make_scene` about 80 ms, :func:`render` at
+160 x 120 about 28 ms (41 ms at 320 x 240), :func:`reach` about 70 ms, a whole
+:func:`pick` about 0.3 s. Inverse kinematics reached 100 of 100 targets in the workspace;
+97 of them were within 1 cm once the arm had moved (the other three were low, and the arm
+pushed an object on its way).
 
 Each :class:`Scene` owns its own simulator connection (``p.DIRECT``: no window, no
 OpenGL), so scenes never share state; close it with :meth:`Scene.close` or a ``with``
