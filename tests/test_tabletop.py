@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pybullet as p
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dlcv import tabletop
@@ -243,6 +243,8 @@ coordinate = st.floats(-1.0, 1.0, allow_nan=False)
     eye=st.tuples(coordinate, coordinate, st.floats(0.2, 2.0)),
 )
 def test_pixel_to_world_to_pixel_round_trip(u, v, depth, fov, eye):
+    # straight above the target, "up" (+z) is the viewing direction: Camera refuses it
+    assume(np.hypot(eye[0] - 0.5, eye[1]) > 0.01)
     camera = Camera(fov=fov, eye=eye, target=(0.5, 0.0, 0.0))
     xyz = pixel_to_world(camera, u, v, depth)
     assert xyz.shape == (3,)
