@@ -14,9 +14,13 @@ true kind of each crop, as perfect perception would give it).
 Writes ``lib/dlcv/assets/grounding_embedding.npz`` and ``grounding_results.csv`` (comment
 lines with the command, date, commit and machine).
 
+Settings are chosen with ``--no-test`` (validation only). The defaults were chosen so:
+40 epochs of 12 commands a scene (validation accuracy 0.880) against 100 epochs of 20
+(0.873).
+
 Usage::
 
-    python scripts/train_grounding.py                        # about 5 minutes, one core
+    python scripts/train_grounding.py                        # about 2 minutes, one core
     python scripts/train_grounding.py --scenes 40 --epochs 2 --out /tmp/g   # a quick try
 """
 
@@ -110,10 +114,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-scene", type=int, default=12, help="training commands a scene")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT, help="folder of the output files")
+    parser.add_argument("--no-test", action="store_true",
+                        help="leave the test scenes unread (for choosing settings)")  # fmt: skip
     args = parser.parse_args(argv)
     start = time.perf_counter()
     seeds = {part: list(r) for part, r in SCENE_SEEDS.items()}
     seeds["train"] = seeds["train"][: args.scenes]
+    if args.no_test:
+        del seeds["test"]
     scenes = {part: render_part(s) for part, s in seeds.items()}
     print(f"rendered {sum(map(len, scenes.values()))} scenes in "
           f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
@@ -154,7 +162,7 @@ def main(argv: list[str]) -> int:
         rows = evaluate(model, scenes["validation"], val, grounder)
         results.append({"part": "validation", "phrasing": "train", "combinations": "all",
                         "grounder": grounder, **summary(rows)})  # fmt: skip
-    for phrasing in ("train", "held_out"):
+    for phrasing in () if args.no_test else ("train", "held_out"):
         for combinations in ("train", "held_out"):
             salt = 3 + 2 * (phrasing == "held_out") + (combinations == "held_out")
             test = commands_for(scenes["test"], seeds["test"], 10, phrasing, combinations,
@@ -178,8 +186,9 @@ def main(argv: list[str]) -> int:
     command = "python scripts/train_grounding.py " + shlex.join(argv)
     settings = (
         f"scenes: train {seeds['train'][0]}-{seeds['train'][-1]}, validation "
-        f"{seeds['validation'][0]}-{seeds['validation'][-1]}, test {seeds['test'][0]}-"
-        f"{seeds['test'][-1]}; crops from the segmentation mask (perfect perception); "
+        f"{seeds['validation'][0]}-{seeds['validation'][-1]}, test "
+        f"{'not read' if args.no_test else '3000-3099'}; crops from the segmentation mask "
+        "(perfect perception); "
         f"{len(train)} training pairs, {args.epochs} epochs, batch {args.batch}, Adam "
         f"lr {args.lr}, temperature {model.temperature}; threshold {model.threshold:.4f} "
         "chosen on validation; keywords get the true kinds"

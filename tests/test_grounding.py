@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+
 import numpy as np
 import pytest
 
@@ -358,3 +360,24 @@ def test_a_damaged_or_missing_weights_file_is_refused(tmp_path):
         np.savez(tmp_path / f"{name}.npz", **broken)
         with pytest.raises(ValueError, match="damaged"):
             g.load_grounding_model(tmp_path / f"{name}.npz")
+
+
+def test_results_table_is_read_and_damage_is_refused(tmp_path):
+    rows, header = g.load_grounding_results()
+    assert any(line.startswith("library: dlcv at commit") for line in header)
+    cells = {(r["part"], r["phrasing"], r["combinations"], r["grounder"]) for r in rows}
+    for phrasing in ("train", "held_out"):
+        for combinations in ("train", "held_out"):
+            for grounder in ("embedding", "keywords"):
+                assert ("test", phrasing, combinations, grounder) in cells
+    with pytest.raises(FileNotFoundError, match="train_grounding"):
+        g.load_grounding_results(tmp_path)
+    lines = (importlib.resources.files("dlcv") / "assets" / g.RESULTS_FILE).read_text()
+    table = [line for line in lines.splitlines() if not line.startswith("#")]
+    path = tmp_path / g.RESULTS_FILE
+    path.write_text("\n".join([table[0], table[1].rsplit(",", 3)[0] + ",7,0.5,0.5"]) + "\n")
+    with pytest.raises(ValueError, match="not in"):
+        g.load_grounding_results(tmp_path)
+    path.write_text("\n".join([table[0].rsplit(",", 1)[0], table[1].rsplit(",", 1)[0]]) + "\n")
+    with pytest.raises(ValueError, match="nothing_accuracy"):
+        g.load_grounding_results(tmp_path)

@@ -58,6 +58,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcv.grid import read_results
 from dlcv.layers import LAYER_TYPES, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 from dlcv.tabletop import COLOURS, KINDS, Camera, render, world_to_pixel
 from dlcv.validate import check_choice, check_int, generator
@@ -86,6 +87,7 @@ __all__ = [
     "generate_commands",
     "keyword_ground",
     "load_grounding_model",
+    "load_grounding_results",
     "position_of",
     "scene_candidates",
     "tokenize",
@@ -857,3 +859,21 @@ def load_grounding_model(path=None) -> GroundingModel:
     model.image.eval()
     model.text.eval()
     return model
+
+
+def load_grounding_results(folder=None) -> tuple[list[dict], list[str]]:
+    """The rows and the header lines of ``grounding_results.csv`` (in the package's
+    assets by default), refused with a ``ValueError`` when a column is missing or a share
+    is not in [0, 1] (a missing file: ``FileNotFoundError`` naming the script)."""
+    [(rows, header)] = read_results([RESULTS_FILE], "scripts/train_grounding.py", folder)
+    if not rows:
+        raise ValueError(f"{RESULTS_FILE} has no rows")
+    for i, row in enumerate(rows):
+        lost = [c for c in RESULTS_COLUMNS if c not in row or row[c] is None]
+        if lost:
+            raise ValueError(f"{RESULTS_FILE} row {i} lacks the column(s) {lost}")
+        for column in ("accuracy", "target_accuracy", "nothing_accuracy"):
+            value = row[column]
+            if value != "" and not (isinstance(value, numbers.Real) and 0 <= value <= 1):
+                raise ValueError(f"{RESULTS_FILE} row {i}: {column} {value!r} is not in [0, 1]")
+    return rows, header
