@@ -37,7 +37,17 @@ known word at all gets "nothing matches" (choice ``None``) and its scores are Na
 
 ``scripts/train_grounding.py`` renders the crops, trains the embedding and writes
 ``lib/dlcv/assets/grounding_embedding.npz`` (read by :func:`load_grounding_model`) and
-``grounding_results.csv`` (validation and test accuracy of both grounders).
+``grounding_results.csv`` (validation and test accuracy of both grounders). What it found
+(the run at commit 6d4a323, 116 s on one core; 4,752 training pairs from scenes
+1000-1399; 992 test commands per training-pair cell and 686 per held-out-pair cell, a
+fifth of them naming nothing, on scenes 3000-3099): with perfect crops and the true kinds
+the keyword baseline is right on every test command. The embedding picks the named object
+for 94 % of the commands about training (kind, colour) pairs but 74 % of those about
+held-out pairs (73 % with held-out phrasings too), and says "nothing matches" for 77-82 %
+of the commands that name nothing (threshold 0.413 from validation). The held-out
+phrasings change only framing words, which both grounders ignore, so they cost nothing
+here (93.7 % vs 92.6 % on training pairs); new words for the attributes themselves would
+defeat both.
 
 >>> gen = generate_commands([("mug", "red"), ("duck", "yellow")], [0.1, 0.8], 3, seed=0)
 >>> [c.target for c in gen] == [c.target for c in generate_commands(
