@@ -118,3 +118,16 @@ def test_a_damaged_results_file_is_refused_by_name(tmp_path):
     (tmp_path / ETHICS_FILES["subgroups"][0]).unlink()
     with pytest.raises(FileNotFoundError, match="scripts/ethics_experiment.py"):
         mc.model_card(folder=tmp_path)
+
+
+def test_the_card_can_sit_inside_a_section(card):
+    inside = card.section(3)
+    headings = [line.split(" ", 1) for line in inside.splitlines() if line.startswith("#")]
+    assert headings[0][0] == "###" and headings[0][1] == card.markdown.splitlines()[0][2:]
+    assert {h[0] for h in headings[1:]} == {"####"}
+    body = [line for line in inside.splitlines() if not line.startswith("#")]
+    assert body == [line for line in card.markdown.splitlines() if not line.startswith("#")]
+    assert card.section(1) == card.markdown
+    for bad in (0, 6, 2.0, True, "3"):
+        with pytest.raises(ValueError, match="level must be an int from 1 to 5"):
+            card.section(bad)

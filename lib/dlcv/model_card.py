@@ -24,6 +24,7 @@ caveats and recommendations.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +72,15 @@ class ModelCard(NamedTuple):
 
     def _repr_markdown_(self) -> str:  # shown as Markdown in Jupyter
         return self.markdown
+
+    def section(self, level: int = 3) -> str:
+        """The card as Markdown whose title is a heading of ``level`` (1-5) and its
+        sections one level below, to show it inside a page's own section."""
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+            raise ValueError(f"level must be an int from 1 to 5, got {level!r}")
+        shift = "#" * (level - 1)
+        return re.sub(r"^(#{1,5}) ", lambda m: f"{m.group(1)}{shift} ", self.markdown,
+                      flags=re.M)  # fmt: skip
 
 
 class _Writer:
