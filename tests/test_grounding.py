@@ -66,9 +66,8 @@ def test_every_command_names_its_target_alone(phrasing, combinations):
             if c.colour is not None:
                 assert c.colour in words
             if c.position is not None:
-                assert {"left": "left", "right": "right"}.get(c.position, "middle") in words or (
-                    "centre" in words
-                )
+                said = {"left": {"left"}, "right": {"right"}, "middle": {"middle", "centre"}}
+                assert said[c.position] & set(words), c.text
     assert n_nothing > 0
 
 
@@ -281,6 +280,8 @@ def test_model_refuses_bad_input():
         model.image_inputs(np.zeros((2, 8, 8, 3)), [0.1, 0.2])
     with pytest.raises(TypeError, match="command"):
         model.ground(None, np.stack([crop("red")] * 2), [0.1, 0.2])
+    with pytest.raises(TypeError, match="commands"):
+        model.similarities(None, np.stack([crop("red")] * 2), [0.1, 0.2])
     with pytest.raises(ValueError, match="path"):
         model.save("weights.pt")
 

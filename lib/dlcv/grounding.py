@@ -698,6 +698,8 @@ class GroundingModel:
         with no known word gets a row of zeros."""
         if isinstance(commands, str):
             commands = [commands]
+        if not isinstance(commands, (list, tuple)):
+            raise TypeError(f"commands must be a string or a list of strings, got {commands!r}")
         rows = np.zeros((len(commands), len(self.vocabulary)), dtype=self.text.dtype)
         for r, command in enumerate(commands):
             known = [self.index[w] for w in tokenize(command) if w in self.index]
