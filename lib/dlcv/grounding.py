@@ -47,7 +47,10 @@ held-out pairs (73 % with held-out phrasings too), and says "nothing matches" fo
 of the commands that name nothing (threshold 0.413 from validation). The held-out
 phrasings change only framing words, which both grounders ignore, so they cost nothing
 here (93.7 % vs 92.6 % on training pairs); new words for the attributes themselves would
-defeat both.
+defeat both. A caveat on the protocol: the shipped settings (40 epochs of 12 commands a
+scene) won over 100 x 20 on validation accuracy (0.880 against 0.873), but both trial runs
+also printed their test numbers, before the script had ``--no-test``; the test part was
+seen twice, not once, though it did not make the choice.
 
 >>> gen = generate_commands([("mug", "red"), ("duck", "yellow")], [0.1, 0.8], 3, seed=0)
 >>> [c.target for c in gen] == [c.target for c in generate_commands(
