@@ -71,6 +71,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dlcv.contrastive import clip_loss
 from dlcv.grid import read_results
 from dlcv.layers import LAYER_TYPES, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential
 from dlcv.tabletop import COLOURS, KINDS, Camera, render, world_to_pixel
@@ -559,68 +560,6 @@ def keyword_ground(command, crops, columns, kinds) -> Grounding:
 
 
 # --- The learned embedding ----------------------------------------------------------------
-
-
-def clip_loss(image_embeddings, text_embeddings, temperature=0.1):
-    """The symmetric contrastive loss of CLIP, and its gradients.
-
-    With ``a_i``, ``b_j`` the L2-normalised image and text embeddings and
-    ``s_ij = a_i . b_j / tau``, row ``i`` of ``s`` is a classification of text ``i``'s
-    partner among the N images and column ``j`` one of image ``j``'s partner among the
-    N texts:
-
-    ``loss = (mean_i CE(s[i, :], i) + mean_j CE(s[:, j], j)) / 2``
-
-    with ``CE(row, k) = -log(exp(row[k]) / sum(exp(row)))``.
-
-    Parameters
-    ----------
-    image_embeddings, text_embeddings : ndarray (N, D) float, N >= 2
-        Paired: image ``i`` goes with text ``i``. Not normalised (the loss does it).
-    temperature : float > 0
-
-    Returns
-    -------
-    loss : float
-    (d_image, d_text) : ndarrays (N, D)
-    """
-    a, b = np.asarray(image_embeddings), np.asarray(text_embeddings)
-    for name, v in (("image_embeddings", a), ("text_embeddings", b)):
-        if v.ndim != 2 or v.dtype.kind != "f" or not np.isfinite(v).all():
-            raise ValueError(f"{name} must be finite float embeddings (N, D), got {v.dtype} "
-                             f"{v.shape}")  # fmt: skip
-    if a.shape != b.shape or len(a) < 2:
-        raise ValueError(f"image_embeddings and text_embeddings must have the same shape "
-                         f"(N, D) with N >= 2, got {a.shape} and {b.shape}")  # fmt: skip
-    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a number, got {temperature!r}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    n = len(a)
-    na = np.linalg.norm(a, axis=1, keepdims=True)
-    nb = np.linalg.norm(b, axis=1, keepdims=True)
-    if np.any(na < 1e-12) or np.any(nb < 1e-12):
-        raise ValueError("an embedding is zero: its direction is undefined")
-    za, zb = a / na, b / nb
-    s = za @ zb.T / temperature
-    idx = np.arange(n)
-
-    def log_softmax(x):
-        shifted = x - x.max(axis=1, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-    rows, cols = log_softmax(s), log_softmax(s.T)
-    loss = float(-(rows[idx, idx].mean() + cols[idx, idx].mean()) / 2)
-    d_rows = np.exp(rows)
-    d_rows[idx, idx] -= 1
-    d_cols = np.exp(cols)
-    d_cols[idx, idx] -= 1
-    ds = (d_rows + d_cols.T) / (2 * n)
-    dza = ds @ zb / temperature
-    dzb = ds.T @ za / temperature
-    da = (dza - za * (za * dza).sum(axis=1, keepdims=True)) / na
-    db = (dzb - zb * (zb * dzb).sum(axis=1, keepdims=True)) / nb
-    return loss, (da.astype(a.dtype), db.astype(b.dtype))
 
 
 def _image_encoder(dim: int, rng) -> Sequential:
