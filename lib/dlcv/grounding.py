@@ -97,6 +97,7 @@ __all__ = [
     "Grounding",
     "GroundingModel",
     "clip_loss",
+    "crop_box",
     "crop_colour",
     "generate_commands",
     "keyword_ground",
@@ -395,17 +396,32 @@ class Candidates(NamedTuple):
     bodies: tuple
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of an (H, W, 3) image to (size, size, 3), sampling pixel centres."""
+def crop_box(rgb, box, size=CROP_SIZE) -> np.ndarray:
+    """The crop (size, size, 3) uint8 of ``rgb`` (H, W, 3) inside ``box = (i0, j0, i1,
+    j1)`` (rows ``i0 <= i < i1``, columns ``j0 <= j < j1``), bilinearly resized by
+    sampling at pixel centres. :func:`scene_candidates` crops by the mask's box with it,
+    :func:`dlcv.perception.propose` by a proposal's, so both give a grounder the same
+    geometry."""
+    img = np.asarray(rgb)
+    if img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(f"rgb must have shape (H, W, 3), got {img.shape}")
+    size = check_int(size, "size", 4)
+    try:
+        i0, j0, i1, j1 = (int(b) for b in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be four integers (i0, j0, i1, j1), got {box!r}") from None
+    if not (0 <= i0 < i1 <= img.shape[0] and 0 <= j0 < j1 <= img.shape[1]):
+        raise ValueError(f"box must be (i0, j0, i1, j1) inside the image {img.shape[:2]}, "
+                         f"got {tuple(box)}")  # fmt: skip
+    image = img[i0:i1, j0:j1].astype(np.float64)
     h, w = image.shape[:2]
     rows = np.clip((np.arange(size) + 0.5) * h / size - 0.5, 0, h - 1)
     cols = np.clip((np.arange(size) + 0.5) * w / size - 0.5, 0, w - 1)
     r0, c0 = np.floor(rows).astype(int), np.floor(cols).astype(int)
     r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
     fr, fc = (rows - r0)[:, None, None], (cols - c0)[None, :, None]
-    img = image.astype(np.float64)
-    top = img[r0][:, c0] * (1 - fc) + img[r0][:, c1] * fc
-    bottom = img[r1][:, c0] * (1 - fc) + img[r1][:, c1] * fc
+    top = image[r0][:, c0] * (1 - fc) + image[r0][:, c1] * fc
+    bottom = image[r1][:, c0] * (1 - fc) + image[r1][:, c1] * fc
     return np.round(top * (1 - fr) + bottom * fr).astype(np.uint8)
 
 
@@ -435,7 +451,7 @@ def scene_candidates(scene, camera=None, size=CROP_SIZE, pad=2) -> Candidates:
             continue
         i0, i1 = max(rows.min() - pad, 0), min(rows.max() + 1 + pad, h)
         j0, j1 = max(cols.min() - pad, 0), min(cols.max() + 1 + pad, w)
-        crops.append(_resize(frame.rgb[i0:i1, j0:j1], size))
+        crops.append(crop_box(frame.rgb, (i0, j0, i1, j1), size))
         u = float(world_to_pixel(camera, obj.position)[0])
         columns.append(min(max(u / w, 0.0), 1.0))
         kinds.append(obj.kind)
