@@ -235,7 +235,7 @@ def main(argv: list[str]) -> int:
         for m in spread.values()
     ]  # fmt: skip
     wall = time.perf_counter() - start
-    metadata = {"kinds": NAMES, "width": width, "epochs": epochs, "lr": args.lr,
+    metadata = {"kinds": NAMES, "width": width, "epochs": epochs, "lr": args.lr, "grasp": grasp,
                 "validation_accuracy": acc, "train_seeds": [seeds["train"][0],
                                                             seeds["train"][-1]]}  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
