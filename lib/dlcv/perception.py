@@ -38,7 +38,17 @@ reads the test scenes once and writes ``perception_cnn.npz``,
 ``perception_proposals.csv`` (read back by :func:`load_naming_results` and
 :func:`load_proposal_results`).
 
-What it found: see the end of this docstring (filled in from the run).
+What it found (the run at commit 72df1d0, 150 s on one core): the proposals find every
+object of the 200 test scenes (901 of 901; none missed, split or merged, no spurious
+proposal). The grasp point's ``x, y`` error is 0.79 cm median, 1.45 cm at the 90th
+percentile with the "top" rule (chosen on validation: 0.81 cm against 0.94 cm for the
+centroid). The kind CNN (width 16, 20 epochs, the largest setting of the grid and the best
+on validation, 97.3 %) names 96.9 % of the test mask crops right (two more seeds: 96.6 %,
+95.6 %) but 93.7 % of the proposal crops: it was trained on mask crops, and a proposal
+leaves out an object's lowest 5 mm, which makes a cube's crop look like a mug's (84 % of
+cubes right). The colour histogram names 72 %, better than chance because the share of
+the crop an object covers and its shading carry shape; naming the kind by colour alone is
+at chance (21 %), since colours are drawn independently of kinds.
 
 >>> from dlcv.tabletop import Camera, make_scene, render
 >>> with make_scene(0) as scene:
