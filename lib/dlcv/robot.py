@@ -80,6 +80,7 @@ __all__ = [
     "Models",
     "Seen",
     "attempt",
+    "carry_out",
     "commands_for",
     "ground",
     "load_models",
@@ -124,11 +125,25 @@ def load_models() -> Models:
 
 class Seen(NamedTuple):
     """What perception hands on: the ``candidates`` (their ``bodies`` say which object each
-    stands for, found from the mask, for evaluation only; -1 for none) and each one's grasp
-    ``points`` (N, 3) in metres."""
+    stands for, found from the mask, for evaluation only; -1 for none), each one's grasp
+    ``points`` (N, 3) in metres and crop ``boxes`` (N, 4) ``(i0, j0, i1, j1)`` in the
+    ``frame`` it was seen in."""
 
     candidates: Candidates
     points: np.ndarray
+    boxes: np.ndarray
+    frame: Frame
+
+
+def _mask_boxes(segmentation: np.ndarray, bodies, pad: int = 2) -> np.ndarray:
+    """The padded bounding boxes of the bodies' mask pixels, as scene_candidates crops."""
+    h, w = segmentation.shape
+    boxes = []
+    for body in bodies:
+        rows, cols = np.nonzero(segmentation == body)
+        boxes.append((max(rows.min() - pad, 0), max(cols.min() - pad, 0),
+                      min(rows.max() + 1 + pad, h), min(cols.max() + 1 + pad, w)))  # fmt: skip
+    return np.array(boxes, dtype=np.int64).reshape(-1, 4)
 
 
 def _check_models(models) -> Models:
@@ -157,7 +172,7 @@ def perceive(scene, frame, perception="cnn", camera=None, models=None) -> Seen:
     if perception == "perfect":
         cands = scene_candidates(scene, camera)
         points = np.array([scene.object(b).position for b in cands.bodies]).reshape(-1, 3)
-        return Seen(cands, points)
+        return Seen(cands, points, _mask_boxes(frame.segmentation, cands.bodies), frame)
     models = _check_models(models)
     found = propose(frame.rgb, frame.depth, camera, grasp=models.cnn.metadata.get("grasp", "top"))
     bodies = [o.body for o in scene.objects]
@@ -169,7 +184,7 @@ def perceive(scene, frame, perception="cnn", camera=None, models=None) -> Seen:
         kinds = name_kinds(models.cnn, found.crops)[0]
     else:
         kinds = models.histogram.predict(found.crops)
-    return Seen(as_candidates(found, kinds, match.assigned), found.points)
+    return Seen(as_candidates(found, kinds, match.assigned), found.points, found.boxes, frame)
 
 
 def ground(command, seen, grounder="embedding", models=None) -> Grounding:
@@ -225,15 +240,10 @@ def attempt(scene, command, target, perception="cnn", grounder="embedding", came
     """
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a dlcv.tabletop.Scene, got {type(scene).__name__}")
-    camera = Camera() if camera is None else camera
-    models = _check_models(models)
     if target is not None:
         target = scene.object(target).body  # a ValueError naming the scene's bodies
-    frame = render(scene, camera)
-    seen = perceive(scene, frame, perception, camera, models)
-    answer = ground(command, seen, grounder, models)
+    seen, answer, chosen = _see_and_ground(scene, command, perception, grounder, camera, models)
     bodies = seen.candidates.bodies
-    chosen = None if answer.choice is None else int(bodies[answer.choice])
     if target is None:
         ok = chosen is None
         return Attempt(seen, answer, chosen, None, None, ok, "" if ok else "picked for nothing")
@@ -251,6 +261,36 @@ def attempt(scene, command, target, perception="cnn", grounder="embedding", came
     else:
         reason = verdict.reason
     return Attempt(seen, answer, chosen, done, verdict, verdict.success, reason)
+
+
+def _see_and_ground(scene, command, perception, grounder, camera, models):
+    camera = Camera() if camera is None else camera
+    models = _check_models(models)
+    seen = perceive(scene, render(scene, camera), perception, camera, models)
+    answer = ground(command, seen, grounder, models)
+    chosen = None if answer.choice is None else int(seen.candidates.bodies[answer.choice])
+    return seen, answer, chosen
+
+
+def carry_out(scene, command, perception="cnn", grounder="embedding", camera=None,
+              models=None, frames_camera=None) -> Attempt:  # fmt: skip
+    """Carry out a command whose meaning nobody told us (a learner's own words).
+
+    As :func:`attempt`, but judged against the grounder's own choice: success means the
+    chosen object rose :data:`dlcv.tabletop.LIFT_HEIGHT` and nothing else moved, which says
+    whether the arm did what the system decided, not whether the system understood. No
+    choice ("nothing matches") or a proposal that is no object is not picked.
+    """
+    if not isinstance(scene, Scene):
+        raise TypeError(f"scene must be a dlcv.tabletop.Scene, got {type(scene).__name__}")
+    seen, answer, chosen = _see_and_ground(scene, command, perception, grounder, camera, models)
+    if chosen is None:
+        return Attempt(seen, answer, None, None, None, False, "nothing chosen")
+    if chosen < 0:
+        return Attempt(seen, answer, chosen, None, None, False, "wrong object")
+    done = pick(scene, seen.points[answer.choice], camera=frames_camera)
+    verdict = judge(scene, done.before, done.after, chosen, done.reachable)
+    return Attempt(seen, answer, chosen, done, verdict, verdict.success, verdict.reason)
 
 
 def commands_for(scene, seed, camera=None) -> list:
