@@ -54,6 +54,7 @@ from dlcv.widgets.fewshot import FewShotExplorer
 from dlcv.widgets.finetune import FineTuneExplorer
 from dlcv.widgets.kernel_editor import KernelEditor
 from dlcv.widgets.pooling_explorer import PoolingExplorer
+from dlcv.widgets.robot import CommandExplorer
 from dlcv.widgets.robustness import RobustnessExplorer
 from dlcv.widgets.shape_calculator import ShapeCalculator
 from dlcv.widgets.shift_explorer import ShiftExplorer
@@ -177,6 +178,11 @@ WIDGETS: dict[str, tuple[Callable[[], Explorer], tuple[Bad, ...]]] = {
     "few-shot explorer": (_fewshot_explorer, ()),
     # the fairness explorer's controls are menus and toggles over the runs that exist
     "fairness explorer": (lambda: FairnessExplorer(load_ethics_results()), ()),
+    # the command is typed; a command of unknown words is answered "nothing matches"
+    "command explorer": (CommandExplorer, (
+        Bad("an empty command", lambda w: w.command, ""),
+        Bad("a command of spaces only", lambda w: w.command, "   "),
+    )),
 }  # fmt: skip
 
 BAD_SETTINGS = [
@@ -206,6 +212,7 @@ GOOD: dict[str, tuple[str, object]] = {
     "robustness explorer": ("index", 2),
     "few-shot explorer": ("query", 3),
     "fairness explorer": ("mix", "augmented"),
+    "command explorer": ("grounder", "keywords"),
 }
 """Widgets with pictures -> a good setting (control attribute, value) that changes one."""
 UPLOADERS: dict[str, tuple[Callable[[Explorer], object], Callable[[Explorer], None]]] = {
