@@ -23,7 +23,10 @@ grounder knows is not an error: the answer is "nothing matches" and the arm stay
 Each setting is computed once (kept by scene, command, perception, grounder and arm).
 
 Update times (``update_ms``) measured on the course's 2-core machine while another job
-ran: see the report of the commit that added this module, and ``tests/test_widget_robot.py``.
+ran, 10 new settings each (scenes 10001-10005, both grounders): arm moving, median 795 ms
+(704-1004 ms: the pipeline about 0.45 s, the three pictures about 0.3 s); arm off, median
+345 ms (284-417 ms); a setting seen before, about 1 ms. Building the explorer, with its
+first update, took 1.4 s.
 """
 
 from __future__ import annotations
