@@ -19,6 +19,7 @@ _INSTALL_HINT = {
     "cv2": "opencv-python-headless==4.14.0.94",
     "dlib": "dlib-bin==20.0.1.post1",
     "face_recognition_models": "face-recognition-models==0.3.0",
+    "pybullet": "pybullet==3.2.7",  # wheels for Python <= 3.11; newer Pythons compile it
 }
 
 DEFAULT_MODULES = ("numpy", "scipy", "skimage", "matplotlib", "ipywidgets")

@@ -273,21 +273,27 @@ def _see_and_ground(scene, command, perception, grounder, camera, models):
 
 
 def carry_out(scene, command, perception="cnn", grounder="embedding", camera=None,
-              models=None, frames_camera=None) -> Attempt:  # fmt: skip
+              models=None, frames_camera=None, act=True) -> Attempt:  # fmt: skip
     """Carry out a command whose meaning nobody told us (a learner's own words).
 
     As :func:`attempt`, but judged against the grounder's own choice: success means the
     chosen object rose :data:`dlcv.tabletop.LIFT_HEIGHT` and nothing else moved, which says
     whether the arm did what the system decided, not whether the system understood. No
-    choice ("nothing matches") or a proposal that is no object is not picked.
+    choice ("nothing matches") or a proposal that is no object is not picked. With
+    ``act=False`` the arm never moves: perceive and ground only (``success`` False, and
+    ``reason`` empty when there was something to pick).
     """
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a dlcv.tabletop.Scene, got {type(scene).__name__}")
+    if not isinstance(act, (bool, np.bool_)):
+        raise TypeError(f"act must be True or False, got {act!r}")
     seen, answer, chosen = _see_and_ground(scene, command, perception, grounder, camera, models)
     if chosen is None:
         return Attempt(seen, answer, None, None, None, False, "nothing chosen")
     if chosen < 0:
         return Attempt(seen, answer, chosen, None, None, False, "wrong object")
+    if not act:
+        return Attempt(seen, answer, chosen, None, None, False, "")
     done = pick(scene, seen.points[answer.choice], camera=frames_camera)
     verdict = judge(scene, done.before, done.after, chosen, done.reachable)
     return Attempt(seen, answer, chosen, done, verdict, verdict.success, verdict.reason)

@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 from dlcv import robot
 from dlcv.render import figure_png
 from dlcv.robot_plot import candidate_label, draw_choice, draw_scores, draw_strip, outcome
-from dlcv.tabletop import Camera, make_scene, render
+from dlcv.tabletop import Camera, make_scene
 from dlcv.validate import check_choice
 from dlcv.widgets.base import Explorer, Picture, panel, row
 
@@ -245,20 +245,9 @@ class CommandExplorer(Explorer):
     def _run(self, seed, command, perception, grounder, arm) -> CommandResult:
         models = self.models
         with make_scene(seed) as scene:
-            if arm:
-                attempt = robot.carry_out(scene, command, perception, grounder, models=models,
-                                          frames_camera=FRAMES_CAMERA)  # fmt: skip
-            else:  # perceive and ground only, as carry_out does, without the pick
-                camera = Camera()
-                seen = robot.perceive(scene, render(scene, camera), perception, camera, models)
-                answer = robot.ground(command, seen, grounder, models)
-                chosen = (
-                    None if answer.choice is None else int(seen.candidates.bodies[answer.choice])
-                )
-                reason = (
-                    "nothing chosen" if chosen is None else "wrong object" if chosen < 0 else ""
-                )
-                attempt = robot.Attempt(seen, answer, chosen, None, None, False, reason)
+            frames = FRAMES_CAMERA if arm else None
+            attempt = robot.carry_out(scene, command, perception, grounder, models=models,
+                                      frames_camera=frames, act=arm)  # fmt: skip
         meant, meant_name = "unknown", ""
         for text, body, name in self._generated(seed):
             if " ".join(text.split()) == command:
