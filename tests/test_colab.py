@@ -57,6 +57,7 @@ from browser_harness import (
 )
 
 VERSIONS = ROOT / "colab" / "versions.txt"
+PYBULLET = "pybullet==3.2.7"  # as in requirements.txt and chapter 12's Colab-only cell
 URL, _, BRANCH = repository()
 
 
@@ -121,6 +122,10 @@ def colab_venv(tmp_path_factory) -> Path:
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
     subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(VERSIONS)], check=True)
+    # Chapter 12's Colab-only cell installs the simulator, which Colab does not ship; done
+    # here once, the same way, so that its widget can be built below. pybullet 3.2.7 has no
+    # wheel for Colab's Python: pip compiles it (about 7 minutes on 2 cores).
+    subprocess.run([str(py), "-m", "pip", "install", "-q", PYBULLET], check=True)
     return py
 
 
@@ -156,10 +161,7 @@ WIDGETS7 = [
     "timeline explorer", "augment explorer", "feature explorer", "fine-tune explorer",
     "digit inspector", "face explorer", "driving explorer", "robustness explorer",
     "few-shot explorer",
-    "fairness explorer",
-    # not "command explorer" (chapter 12): it needs pybullet, which Colab does not ship and
-    # which has no wheel for Colab's Python 3.13 (requirements.txt: wheels up to 3.11), so
-    # it cannot be built in the Colab-like environment; BUILD below knows how to build it
+    "fairness explorer", "command explorer",
 ]  # fmt: skip
 """The explorers of ``test_widget_contract.WIDGETS``, built here as it builds them."""
 
@@ -220,7 +222,7 @@ WIDGET_STATES = textwrap.dedent(
             pool, {m: embed(m, pool.x) for m in ("pixels", "HOG")}))(
             fewshot_pool(n_candidates=6, n_queries=8)),
         "fairness explorer": lambda: FairnessExplorer(load_ethics_results()),
-        # imported only when built: dlcv.widgets.robot needs pybullet (see WIDGETS7)
+        # imported only when built: dlcv.widgets.robot needs pybullet (see colab_venv)
         "command explorer": lambda: __import__(
             "dlcv.widgets.robot", fromlist=["CommandExplorer"]).CommandExplorer(),
     }

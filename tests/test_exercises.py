@@ -44,6 +44,7 @@ CONVERTED = {
     "09_fine_tuning",
     "10_face_recognition",
     "11_autonomous_driving",
+    "12_vision_language_robotics",
     "13_challenges",
     "14_future_directions",
     "15_ethics",

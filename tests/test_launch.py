@@ -301,3 +301,16 @@ def test_jupyterlab_has_the_widget_manager():
     assert manager and "enabled" in manager[0] and "OK" in manager[0], (
         f"JupyterLab's widget manager is missing or disabled:\n{listing}"
     )
+
+
+def test_colab_installs_the_pinned_simulator_where_chapter_12_needs_it():
+    """pybullet is not among Colab's packages: chapter 12 installs it in a Colab-only cell
+    at requirements.txt's pin, says how long it takes, and tests/test_colab.py installs the
+    same pin in its Colab-like environment."""
+    pin = _requirements(ROOT / "requirements.txt")["pybullet"]
+    cells = [c for c in _code_cells("chapters/12_vision_language_robotics")
+             if "google.colab" in c.source and "pybullet" in c.source]  # fmt: skip
+    assert len(cells) == 1, "chapter 12 needs one Colab-only cell installing pybullet"
+    assert f"%pip install -q {pin}" in cells[0].source and "minutes" in cells[0].source
+    assert f'PYBULLET = "{pin}"' in (ROOT / "tests" / "test_colab.py").read_text()
+    assert "pybullet" not in (ROOT / "colab" / "versions.txt").read_text()
