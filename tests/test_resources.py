@@ -29,7 +29,9 @@ from dlcv.resources import (
 )
 
 CHAPTER = ROOT / "chapters" / "16_resources.ipynb"
-OTHER_PACKAGES = ("cv2", "skimage", "sklearn", "scipy", "numpy", "pycocotools", "dlib", "fairlearn")
+OTHER_PACKAGES = (
+    "cv2", "skimage", "sklearn", "scipy", "numpy", "pycocotools", "dlib", "fairlearn", "pybullet",
+)  # fmt: skip
 
 
 def _ids(names):

@@ -25,6 +25,7 @@ resolves them too wherever ``torch`` is installed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from dataclasses import dataclass
 
@@ -46,7 +47,7 @@ PARTS = {
     "kernels": "Convolution and pooling (chapters 2-5)",
     "layers": "Layers, losses and optimizers (chapters 3, 6)",
     "training": "Training, checking and transfer (chapters 6-9)",
-    "applications": "Faces and driving (chapters 10-11)",
+    "applications": "Faces, driving and a robot arm (chapters 10-12)",
     "limits": "Limits and outlook (chapters 13-15)",
 }
 
@@ -69,8 +70,8 @@ class Equivalent:
         Dotted names in ``torch`` or ``torchvision`` (empty when there is none).
     other : tuple of str
         Dotted names in OpenCV (``cv2``), scikit-image (``skimage``), scikit-learn
-        (``sklearn``), SciPy, NumPy, pycocotools, dlib or fairlearn: libraries the course installs,
-        so the test resolves every one of them.
+        (``sklearn``), SciPy, NumPy, pycocotools, dlib, fairlearn or pybullet: libraries the
+        course installs, so the test resolves every one of them.
     note : str
         What differs, when something does (empty otherwise).
     """
@@ -255,6 +256,33 @@ EQUIVALENTS: tuple[Equivalent, ...] = (
     _e("grid_detector.grid_detector_net", "a one-stage grid detector", 11, "applications",
        ["torchvision.models.detection.fasterrcnn_resnet50_fpn",
         "torchvision.models.detection.retinanet_resnet50_fpn"], []),
+    _e("tabletop.make_scene", "a seeded table top with an arm, in a physics simulator", 12,
+       "applications", [], ["pybullet.loadURDF", "pybullet.stepSimulation"],
+       "dlcv.tabletop wraps pybullet: one simulator connection per scene"),
+    _e("tabletop.world_to_pixel", "the pinhole projection of world points", 12,
+       "applications", [], ["cv2.projectPoints"],
+       "cv2.projectPoints also applies lens distortion; the simulated camera has none"),
+    _e("tabletop.pixel_to_world", "a pixel and its depth back to a world point", 12,
+       "applications", [], ["cv2.undistortPoints"],
+       "OpenCV gives the normalised ray of a pixel; times the depth and the inverse pose "
+       "make the point"),
+    _e("tabletop.reach", "inverse kinematics, checked after the move", 12, "applications", [],
+       ["pybullet.calculateInverseKinematics"],
+       "dlcv calls pybullet's solver and measures where the gripper ended up"),
+    _e("perception.propose", "object proposals: height above the table, connected pieces",
+       12, "applications", [],
+       ["scipy.ndimage.label", "skimage.measure.label", "cv2.connectedComponentsWithStats"]),
+    _e("grounding.crop_box", "a box of an image, resized bilinearly", 12, "applications",
+       ["torchvision.ops.roi_align"], ["cv2.resize", "skimage.transform.resize"],
+       "the same pixel-centre sampling as cv2.resize's INTER_LINEAR (tested)"),
+    _e("contrastive.clip_loss", "the symmetric contrastive loss of CLIP", 12, "applications",
+       ["torch.nn.functional.cross_entropy"], [],
+       "CLIP learns its temperature; here it is fixed"),
+    _e("robot.paired_test", "exact McNemar test of two systems on the same commands", 12,
+       "applications", [], ["scipy.stats.binomtest"],
+       "statsmodels has mcnemar(exact=True), the same binomial test"),
+    _e("robot.success_table", "success rates with Wilson intervals", 12, "applications", [],
+       ["scipy.stats.binomtest"], "binomtest(...).proportion_ci(method='wilson')"),
     # ---------------------------------------------------------------- limits (13-14)
     _e("corruptions.corrupt", "rotate, blur, noise, invert, thicken", 13, "limits",
        ["torchvision.transforms.v2.functional.gaussian_blur"],
@@ -322,6 +350,9 @@ def resolve(name: str):
     parts = name.split(".")
     if not name or any(not p for p in parts):
         raise ValueError(f"name must be a dotted name like 'cv2.filter2D', got {name!r}")
+    if parts[0] == "pybullet":
+        with contextlib.suppress(ImportError):
+            import dlcv.tabletop  # noqa: F401  (imports pybullet without its C start-up banner)
     for cut in range(len(parts), 0, -1):
         module_name = ".".join(parts[:cut])
         try:

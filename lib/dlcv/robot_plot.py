@@ -168,7 +168,8 @@ def draw_scores(ax, attempt, threshold=None, grounder: str | None = None) -> Axe
     ax.set_yticks(range(n), labels)
     ax.set_ylim(n - 0.5, -0.5)
     low = min(0.0, float(finite.min()), threshold if threshold is not None else 0.0)
-    high = max(float(finite.max()), threshold if threshold is not None else 0.0, 1e-9)
+    floor = 1.0 if grounder == "keywords" else 1e-9  # attributes come in whole numbers
+    high = max(float(finite.max()), threshold if threshold is not None else 0.0, floor)
     span = high - low
     ax.set_xlim(low - 0.05 * span, high + 0.22 * span)
     ax.axvline(0, color="black", linewidth=0.6)

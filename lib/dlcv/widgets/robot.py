@@ -131,7 +131,7 @@ class CommandExplorer(Explorer):
         self._commands: dict[int, tuple] = {}
         wide = {"description_width": "initial"}
         self.seed = widgets.Dropdown(options=list(SEEDS), value=seed, description="scene",
-                                     layout=widgets.Layout(width="150px"))  # fmt: skip
+                                     layout=widgets.Layout(width="180px"))  # fmt: skip
         generated = self._generated(seed)
         self.suggestions = widgets.Dropdown(options=self._suggestion_options(seed),
                                             value=generated[0][0], description="suggestions",
