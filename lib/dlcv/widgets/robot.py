@@ -63,6 +63,7 @@ MAX_COMMAND = 200
 """The longest command accepted, in characters."""
 
 FRAMES_CAMERA = Camera(160, 120)
+LONG = {"width": "520px", "max_width": "100%"}  # the command's controls, narrower on a phone
 _CACHE = 24
 
 
@@ -135,10 +136,10 @@ class CommandExplorer(Explorer):
         generated = self._generated(seed)
         self.suggestions = widgets.Dropdown(options=self._suggestion_options(seed),
                                             value=generated[0][0], description="suggestions",
-                                            layout=widgets.Layout(width="520px"))  # fmt: skip
+                                            layout=widgets.Layout(**LONG))  # fmt: skip
         self.command = widgets.Text(value=generated[0][0], description="command",
                                     continuous_update=False, placeholder="type a command",
-                                    layout=widgets.Layout(width="520px"))  # fmt: skip
+                                    layout=widgets.Layout(**LONG))  # fmt: skip
         self.perception = widgets.Dropdown(options=list(robot.PERCEPTIONS), value=perception,
                                            description="perception", style=wide,
                                            layout=widgets.Layout(width="200px"))  # fmt: skip
