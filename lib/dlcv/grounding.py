@@ -50,7 +50,12 @@ here (93.7 % vs 92.6 % on training pairs); new words for the attributes themselv
 defeat both. A caveat on the protocol: the shipped settings (40 epochs of 12 commands a
 scene) won over 100 x 20 on validation accuracy (0.880 against 0.873), but both trial runs
 also printed their test numbers, before the script had ``--no-test``; the test part was
-seen twice, not once, though it did not make the choice.
+seen twice, not once, though it did not make the choice. The spread over training seeds
+(``python scripts/train_grounding.py --seed 1 --out /tmp/s1``, and ``--seed 2``, at commit
+e037adf, 103 s each; their files are not shipped): on the test commands about training
+pairs the embedding picks the named object for 94.8 % and 94.6 % (the shipped seed 0:
+93.7 %), about held-out pairs for 73.5 % and 75.1 % (74.1 %), and says "nothing matches"
+correctly for 81-90 %. The gap to the keyword table is far larger than that spread.
 
 >>> gen = generate_commands([("mug", "red"), ("duck", "yellow")], [0.1, 0.8], 3, seed=0)
 >>> [c.target for c in gen] == [c.target for c in generate_commands(
