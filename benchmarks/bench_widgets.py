@@ -408,6 +408,55 @@ CASES += [
 ]
 
 
+# ---------------------------------------------------------------- command explorer (chapter 12)
+COMMANDS = ("the red mug", "the yellow thing", "the blue cube on the right", "the purple teddy",
+            "hand me the duck", "the toy animal", "the ball", "the green mug",
+            "the thing to stack", "the sphere on the left", "the cuddly toy")  # fmt: skip
+
+
+def _command_explorer(arm: bool):
+    """New commands (never the same twice in a row), with "move the arm" off or on."""
+    from dlcv.widgets.robot import CommandExplorer
+
+    explorer = CommandExplorer(seed=10007)
+    explorer.arm.value = arm
+    texts, numbers = itertools.cycle(COMMANDS), itertools.count(1)
+
+    def new_command():  # a number no grounder reads makes every text new: no cached answer
+        explorer.command.value = f"{next(texts)} {next(numbers)}"
+
+    return [_checked(explorer, new_command)]
+
+
+def _bare_carry_out(arm: bool):
+    """The pipeline without pictures: a fresh scene, perceive, ground (and pick)."""
+    from dlcv import robot
+    from dlcv.tabletop import Camera, make_scene
+
+    models, texts, frames = robot.load_models(), itertools.cycle(COMMANDS), Camera(160, 120)
+
+    def call():
+        with make_scene(10007) as scene:
+            robot.carry_out(scene, next(texts), "cnn", "embedding", models=models,
+                            frames_camera=frames if arm else None, act=arm)  # fmt: skip
+
+    return call
+
+
+CASES += [
+    Case(
+        "command explorer: a new command, arm off (perception kept)",
+        lambda: _command_explorer(False),
+        lambda: _bare_carry_out(False),
+    ),  # fmt: skip
+    Case(
+        "command explorer: a new command, arm on (a pick in a fresh scene)",
+        lambda: _command_explorer(True),
+        lambda: _bare_carry_out(True),
+    ),  # fmt: skip
+]
+
+
 # ---------------------------------------------------------------- running
 def run(cases: list[Case], repeats: int = 30) -> list[dict]:
     """Time every case; return one row per case (milliseconds)."""

@@ -261,3 +261,17 @@ def test_damaged_results_are_refused(tmp_path, column, value, message):
 def test_missing_results_name_the_script(tmp_path):
     with pytest.raises(FileNotFoundError, match="robot_experiment"):
         rb.load_results(tmp_path)
+
+
+def test_decide_is_carry_out_without_the_arm(models):
+    with make_scene(SEED) as scene:
+        named, nothing = rb.commands_for(scene, SEED)
+        seen = rb.perceive(scene, render(scene, Camera()), "cnn", models=models)
+    for text in (named.text, nothing.text, "zorp"):
+        kept = rb.decide(text, seen, "embedding", models)
+        with make_scene(SEED) as scene:
+            fresh = rb.carry_out(scene, text, "cnn", "embedding", models=models, act=False)
+        assert (kept.chosen, kept.reason, kept.pick) == (fresh.chosen, fresh.reason, None)
+        np.testing.assert_array_equal(kept.grounding.scores, fresh.grounding.scores)
+    with pytest.raises(TypeError, match="seen"):
+        rb.decide(named.text, seen.candidates, "embedding", models)

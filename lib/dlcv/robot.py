@@ -82,6 +82,7 @@ __all__ = [
     "attempt",
     "carry_out",
     "commands_for",
+    "decide",
     "ground",
     "load_models",
     "load_results",
@@ -270,6 +271,20 @@ def _see_and_ground(scene, command, perception, grounder, camera, models):
     answer = ground(command, seen, grounder, models)
     chosen = None if answer.choice is None else int(seen.candidates.bodies[answer.choice])
     return seen, answer, chosen
+
+
+def decide(command, seen, grounder="embedding", models=None) -> Attempt:
+    """Ground ``command`` in what was ``seen`` (:func:`perceive`), without moving the arm.
+
+    The :class:`Attempt` has no pick: ``success`` False, ``reason`` "nothing chosen" when
+    nothing matches, "wrong object" when the choice is a proposal that is no object, else
+    empty. What :func:`carry_out` answers with ``act=False``, from a perception kept for
+    several commands (the command explorer keeps one per scene and perception).
+    """
+    answer = ground(command, seen, grounder, models)
+    chosen = None if answer.choice is None else int(seen.candidates.bodies[answer.choice])
+    reason = "nothing chosen" if chosen is None else "wrong object" if chosen < 0 else ""
+    return Attempt(seen, answer, chosen, None, None, False, reason)
 
 
 def carry_out(scene, command, perception="cnn", grounder="embedding", camera=None,
