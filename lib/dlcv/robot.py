@@ -243,8 +243,9 @@ def attempt(scene, command, target, perception="cnn", grounder="embedding", came
         raise TypeError(f"scene must be a dlcv.tabletop.Scene, got {type(scene).__name__}")
     if target is not None:
         target = scene.object(target).body  # a ValueError naming the scene's bodies
-    seen, answer, chosen = _see_and_ground(scene, command, perception, grounder, camera, models)
-    bodies = seen.candidates.bodies
+    seen = _see(scene, perception, camera, models)
+    decided = decide(command, seen, grounder, models)
+    answer, chosen, bodies = decided.grounding, decided.chosen, seen.candidates.bodies
     if target is None:
         ok = chosen is None
         return Attempt(seen, answer, chosen, None, None, ok, "" if ok else "picked for nothing")
@@ -264,13 +265,9 @@ def attempt(scene, command, target, perception="cnn", grounder="embedding", came
     return Attempt(seen, answer, chosen, done, verdict, verdict.success, reason)
 
 
-def _see_and_ground(scene, command, perception, grounder, camera, models):
+def _see(scene, perception, camera, models) -> Seen:
     camera = Camera() if camera is None else camera
-    models = _check_models(models)
-    seen = perceive(scene, render(scene, camera), perception, camera, models)
-    answer = ground(command, seen, grounder, models)
-    chosen = None if answer.choice is None else int(seen.candidates.bodies[answer.choice])
-    return seen, answer, chosen
+    return perceive(scene, render(scene, camera), perception, camera, _check_models(models))
 
 
 def decide(command, seen, grounder="embedding", models=None) -> Attempt:
@@ -302,13 +299,10 @@ def carry_out(scene, command, perception="cnn", grounder="embedding", camera=Non
         raise TypeError(f"scene must be a dlcv.tabletop.Scene, got {type(scene).__name__}")
     if not isinstance(act, (bool, np.bool_)):
         raise TypeError(f"act must be True or False, got {act!r}")
-    seen, answer, chosen = _see_and_ground(scene, command, perception, grounder, camera, models)
-    if chosen is None:
-        return Attempt(seen, answer, None, None, None, False, "nothing chosen")
-    if chosen < 0:
-        return Attempt(seen, answer, chosen, None, None, False, "wrong object")
-    if not act:
-        return Attempt(seen, answer, chosen, None, None, False, "")
+    decided = decide(command, _see(scene, perception, camera, models), grounder, models)
+    if decided.chosen is None or decided.chosen < 0 or not act:
+        return decided  # nothing to pick, or the arm is not to move
+    seen, answer, chosen = decided.seen, decided.grounding, decided.chosen
     done = pick(scene, seen.points[answer.choice], camera=frames_camera)
     verdict = judge(scene, done.before, done.after, chosen, done.reachable)
     return Attempt(seen, answer, chosen, done, verdict, verdict.success, verdict.reason)
